@@ -153,3 +153,23 @@ class ToyRulesGenerator:
                 proposals.append(VariantProposal(f"add({', '.join(map(str, nums))})", (kind,)))
             out.append(proposals)
         return out
+
+
+class ToyPlugin:
+    """Registers the toy domain and its rules generator (``PluginHost(create_plugin_manager(extra_plugins=[ToyPlugin()]))``)."""
+
+    from ladder_core.hookspecs import hookimpl as _hookimpl
+
+    @_hookimpl
+    def ladder_domains(self):  # type: ignore[no-untyped-def]
+        from ladder_core.hookspecs import DomainSpec
+
+        return [DomainSpec(name="toy", config=ToyConfig(), factory=lambda cfg, ctx: ToyDomain(cfg, ctx),
+                           description="integer sums (tests)")]
+
+    @_hookimpl
+    def ladder_variant_generators(self):  # type: ignore[no-untyped-def]
+        from ladder_core.hookspecs import VariantGeneratorSpec
+
+        return [VariantGeneratorSpec(name="toy-rules", factory=lambda domain, cfg: ToyRulesGenerator(),
+                                     domains=("toy",))]

@@ -1,0 +1,1 @@
+"""The LADDER pipeline: baseline, variant trees, training, evaluation, TTRL, report."""

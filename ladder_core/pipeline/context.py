@@ -1,0 +1,104 @@
+"""What every stage needs: the config, the run directory, the domain and the models, built lazily."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ladder_core.domain import Domain, DomainContext
+from ladder_core.plugins import PluginHost
+from ladder_core.prompting import PromptFormat
+from ladder_core.records import Problem
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunContext:
+    cfg: Any
+    host: PluginHost
+    run_dir: Path
+    _domain: Domain | None = field(default=None, repr=False)
+
+    @property
+    def domain(self) -> Domain:
+        if self._domain is None:
+            spec = self.host.domain(str(self.cfg.domain.name))
+            self._domain = spec.factory(self.cfg.domain, DomainContext(
+                model_scale=str(self.cfg.model.get("scale", "full")), seed=int(self.cfg.seed), run_dir=self.run_dir))
+        return self._domain
+
+    @property
+    def prompt_format(self) -> PromptFormat:
+        return PromptFormat.from_config(self.cfg)
+
+    def stage_dir(self, stage: str) -> Path:
+        path = self.run_dir / stage
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+
+    # ---------------------------------------------------------------- problems
+    def test_problems(self) -> list[Problem]:
+        problems = self.domain.load_problems("test")
+        limit = self.cfg.evaluation.get("max_problems")
+        return problems[: int(limit)] if limit else problems
+
+    def train_problems(self) -> list[Problem]:
+        return self.domain.load_problems("train")
+
+    # ------------------------------------------------------------------ models
+    def trained_model_dir(self) -> Path | None:
+        final = self.run_dir / "train" / "final"
+        return final if (final / "config.json").exists() else None
+
+    def load_model(self, trained: bool) -> tuple[Any, Any]:
+        """The base policy, or the trained one from ``train/final`` when ``trained`` and it exists."""
+        from ladder_core.models import load_policy
+
+        model_cfg = self.cfg.model
+        if trained:
+            final = self.trained_model_dir()
+            if final is None:
+                log.warning("no trained model in %s; using the base model", self.run_dir / "train" / "final")
+            else:
+                model_cfg = {**_plain(model_cfg), "name_or_path": str(final)}
+        return load_policy(_Cfg(model_cfg), device=str(self.cfg.trainer.get("device", "auto")))
+
+    def text_generator(self, model: Any, tokenizer: Any) -> Any:
+        """The evaluation/TTRL sampler: vLLM when the trainer uses it, else batched transformers."""
+        from ladder_core.generation.hf import HFTextGenerator
+
+        model.eval()
+        batch = int(self.cfg.evaluation.get("batch_size", 64))
+        return HFTextGenerator(model, tokenizer, batch_size=batch, chat_template=self.prompt_format.chat,
+                               seed=int(self.cfg.seed), name=str(self.cfg.model.name))
+
+    # ------------------------------------------------------------- bookkeeping
+    def record_timing(self, stage: str, seconds: float) -> None:
+        path = self.run_dir / "timings.json"
+        timings = json.loads(path.read_text()) if path.exists() else {}
+        timings[stage] = round(seconds, 2)
+        path.write_text(json.dumps(timings, indent=2))
+
+    def close(self) -> None:
+        if self._domain is not None:
+            self._domain.close()
+
+
+def _plain(node: Any) -> dict[str, Any]:
+    from omegaconf import OmegaConf
+
+    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else dict(node)
+
+
+class _Cfg(dict):
+    """A dict with attribute access, for overriding one field of a resolved config node."""
+
+    def __getattr__(self, key: str) -> Any:
+        try:
+            return self[key]
+        except KeyError as exc:
+            raise AttributeError(key) from exc

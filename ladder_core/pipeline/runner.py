@@ -1,0 +1,70 @@
+"""Run the selected stages in order, skipping those already finished in this run directory."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from ladder_core.pipeline.context import RunContext
+from ladder_core.pipeline.stages import STAGES
+from ladder_core.plugins import PluginHost
+
+log = logging.getLogger(__name__)
+
+DONE_FILE = "DONE.json"
+
+
+class StageError(ValueError):
+    pass
+
+
+def selected_stages(cfg: Any) -> list[str]:
+    stages = [str(s) for s in cfg.pipeline.stages]
+    unknown = [s for s in stages if s not in STAGES]
+    if unknown:
+        raise StageError(f"unknown stage(s) {', '.join(unknown)} in pipeline.stages; valid stages, in order: "
+                         f"{', '.join(STAGES)}")
+    return [s for s in STAGES if s in stages]  # canonical order
+
+
+def stage_done(run_dir: Path, stage: str) -> bool:
+    return (run_dir / stage / DONE_FILE).exists()
+
+
+def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
+    """Run ``cfg.pipeline.stages`` in ``cfg.run_dir``; returns the report (empty without a report stage)."""
+    from omegaconf import OmegaConf
+
+    stages = selected_stages(cfg)
+    forced = {str(s) for s in cfg.pipeline.get("force", [])}
+    if not cfg.ttrl.get("enabled", True) and "ttrl" in stages:
+        stages.remove("ttrl")
+    run_dir = Path(str(cfg.run_dir)).resolve()
+    run_dir.mkdir(parents=True, exist_ok=True)
+    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    ctx = RunContext(cfg=cfg, host=host, run_dir=run_dir)
+    print(f"ladder: run directory {run_dir}", file=sys.stderr)
+    host.run_start(cfg, run_dir)
+    report: dict[str, Any] = {}
+    try:
+        for stage in stages:
+            if stage != "report" and stage_done(run_dir, stage) and stage not in forced:
+                print(f"ladder: stage {stage}: already done, skipped", file=sys.stderr)
+                continue
+            print(f"ladder: stage {stage}: running", file=sys.stderr)
+            start = time.monotonic()
+            result = STAGES[stage](ctx)
+            seconds = time.monotonic() - start
+            ctx.record_timing(stage, seconds)
+            (ctx.stage_dir(stage) / DONE_FILE).write_text(json.dumps({"seconds": round(seconds, 2)}))
+            if stage == "report":
+                report = result
+                print(f"ladder: report written to {run_dir / 'report.md'}", file=sys.stderr)
+    finally:
+        ctx.close()
+    host.run_end(report, run_dir)
+    return report

@@ -1,0 +1,1 @@
+"""GRPO training on variant trees, through TRL's GRPOTrainer (subclassed, not forked)."""

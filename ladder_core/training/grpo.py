@@ -1,0 +1,401 @@
+"""GRPO on a variant tree with TRL's ``GRPOTrainer``, plus what TRL lacks.
+
+TRL gives us generation (HF, continuous batching or vLLM), the GRPO loss, KL,
+LoRA, checkpoints and multi-GPU through accelerate. We add, by subclassing
+rather than forking:
+
+* a curriculum: the train sampler asks :class:`~ladder_core.difficulty.sampler.CurriculumSampler`
+  which tree nodes to train on next, and the reward function feeds every
+  group's successes back to it (gathered across ranks, so every rank's sampler
+  stays identical);
+* dynamic sampling (DAPO): groups whose rewards are all equal carry no
+  advantage; they are replaced by freshly generated groups for other nodes,
+  within ``curriculum.replacement_budget`` extra generation rounds, and the
+  rest are dropped from the loss. Counted in the logs;
+* a reward that never stops training (see :mod:`ladder_core.training.rewards`);
+* a JSONL step log, observer hooks and curriculum state saved in checkpoints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch.utils.data import Sampler
+from transformers import TrainerCallback
+from trl import GRPOConfig, GRPOTrainer
+
+from ladder_core.training.rewards import ScoredBatch
+
+log = logging.getLogger(__name__)
+
+CURRICULUM_STATE_FILE = "ladder_curriculum.json"
+
+
+@dataclass(frozen=True)
+class TrainingNode:
+    """A problem the trainer may sample: a tree node (roots included)."""
+
+    id: str
+    parent_id: str | None
+    depth: int
+    root_id: str
+    text: str
+
+
+def grpo_config(cfg: Any, output_dir: Path, *, num_processes: int = 1, max_steps: int | None = None) -> GRPOConfig:
+    """Translate ``cfg.trainer`` and ``cfg.model`` into a ``GRPOConfig``, with a clear batch-size error."""
+    tr = cfg.trainer
+    group = int(tr.num_generations)
+    prompts_per_step = int(tr.prompts_per_step)
+    completions = prompts_per_step * group
+    per_device = min(int(tr.get("per_device_batch_size", completions)), completions)
+    if per_device % group and group % per_device:
+        raise ValueError(f"trainer.per_device_batch_size={per_device} must be a multiple or a divisor of "
+                         f"trainer.num_generations={group}")
+    denominator = per_device * num_processes
+    if completions % denominator:
+        raise ValueError(
+            f"trainer.prompts_per_step * trainer.num_generations = {completions} completions per step must be "
+            f"divisible by per_device_batch_size * processes = {per_device} * {num_processes}; "
+            f"change trainer.per_device_batch_size or trainer.prompts_per_step")
+    device = str(tr.get("device", "auto"))
+    extra = dict(tr.get("extra") or {})
+    kwargs: dict[str, Any] = dict(
+        output_dir=str(output_dir),
+        max_steps=int(max_steps if max_steps is not None else tr.max_steps),
+        per_device_train_batch_size=per_device,
+        gradient_accumulation_steps=completions // denominator,
+        num_generations=group,
+        max_completion_length=int(cfg.model.max_completion_length),
+        learning_rate=float(tr.learning_rate),
+        beta=float(tr.beta),
+        temperature=float(tr.temperature),
+        loss_type=str(tr.loss_type),
+        scale_rewards=str(tr.scale_rewards),
+        num_iterations=int(tr.get("num_iterations", 1)),
+        mask_truncated_completions=bool(tr.get("mask_truncated_completions", False)),
+        bf16=bool(tr.bf16),
+        gradient_checkpointing=bool(tr.gradient_checkpointing),
+        use_vllm=bool(tr.use_vllm),
+        vllm_mode=str(tr.vllm_mode),
+        vllm_gpu_memory_utilization=float(tr.vllm_gpu_memory_utilization),
+        use_transformers_continuous_batching=bool(tr.get("use_transformers_continuous_batching", False)),
+        save_steps=int(tr.save_steps),
+        save_total_limit=int(tr.save_total_limit) if tr.get("save_total_limit") else None,
+        logging_steps=int(tr.logging_steps),
+        report_to=list(tr.report_to) if tr.report_to else "none",
+        seed=int(cfg.seed),
+        use_cpu=device == "cpu",
+        dataloader_num_workers=0,
+        ignore_data_skip=True,  # the curriculum sampler is stateful; skipping batches on resume would be wrong
+        remove_unused_columns=False,
+        shuffle_dataset=False,
+        disable_tqdm=False,
+        save_only_model=False,
+    )
+    kwargs.update(extra)
+    return GRPOConfig(**kwargs)
+
+
+def build_dataset(nodes: Sequence[TrainingNode], render_prompt: Callable[[TrainingNode], Any]) -> Any:
+    """A ``datasets.Dataset`` of every trainable node; the sampler picks rows by node id."""
+    from datasets import Dataset
+
+    return Dataset.from_list([
+        {"prompt": render_prompt(n), "node_id": n.id, "problem_id": n.id, "problem_text": n.text, "depth": n.depth}
+        for n in nodes
+    ])
+
+
+class CurriculumRepeatSampler(Sampler[int]):
+    """TRL's ``RepeatSampler`` layout, with prompts chosen by the curriculum instead of a shuffle.
+
+    For each generation batch it asks the curriculum for ``prompts`` node ids,
+    then yields each row ``num_generations`` times, the whole chunk
+    ``repeat_count`` times (TRL reuses a generation batch across gradient
+    accumulation steps and ``num_iterations``). Infinite: training length is
+    ``max_steps``.
+    """
+
+    def __init__(self, curriculum: Any, row_of: dict[str, int], prompts: int, num_generations: int,
+                 repeat_count: int) -> None:
+        self.curriculum = curriculum
+        self.row_of = row_of
+        self.prompts = prompts
+        self.num_generations = num_generations
+        self.repeat_count = repeat_count
+
+    def __iter__(self) -> Iterator[int]:
+        while True:
+            rows = [self.row_of[i] for i in self.curriculum.sample(self.prompts)]
+            for _ in range(self.repeat_count):
+                for row in rows:
+                    for _ in range(self.num_generations):
+                        yield row
+
+
+@dataclass
+class DynamicSamplingCounters:
+    groups: int = 0
+    zero_variance: int = 0
+    replaced: int = 0
+    dropped: int = 0
+    extra_generations: int = 0
+
+    def to_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class TrainingMonitor:
+    """Observer of every scored batch: feeds the curriculum, keeps per-step statistics."""
+
+    curriculum: Any
+    depth_of: dict[str, int]
+    gather: Callable[[list[Any]], list[Any]] = field(default=lambda x: x)
+    last_local_rewards: list[float] = field(default_factory=list)
+    step_rewards: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
+    solved_nodes: set[str] = field(default_factory=set)
+    watch: set[str] = field(default_factory=set)  # node ids whose first solve stops training (TTRL)
+    first_solved_step: dict[str, int] = field(default_factory=dict)
+    step: int = 0
+
+    def __call__(self, batch: ScoredBatch) -> None:
+        self.last_local_rewards = list(batch.rewards)
+        rows = self.gather(list(zip(batch.node_ids, batch.correct, batch.rewards)))
+        successes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+        for node_id, ok, reward in rows:
+            successes[node_id][0] += int(ok)
+            successes[node_id][1] += 1
+            self.step_rewards[self.depth_of.get(node_id, 0)].append(float(reward))
+            if ok:
+                self.solved_nodes.add(node_id)
+                if node_id in self.watch and node_id not in self.first_solved_step:
+                    self.first_solved_step[node_id] = self.step + 1
+        for node_id, (ok, n) in successes.items():
+            self.curriculum.update(node_id, ok, n)
+
+    def pop_step_stats(self) -> dict[str, float]:
+        stats = {str(d): sum(v) / len(v) for d, v in sorted(self.step_rewards.items()) if v}
+        self.step_rewards.clear()
+        return stats
+
+    @property
+    def watched_solved(self) -> bool:
+        return bool(self.watch) and self.watch <= set(self.first_solved_step)
+
+
+def _pad_to(t: torch.Tensor, width: int, left: bool, value: float) -> torch.Tensor:
+    extra = width - t.shape[1]
+    if extra <= 0:
+        return t
+    pad = torch.full((t.shape[0], extra, *t.shape[2:]), value, dtype=t.dtype, device=t.device)
+    return torch.cat([pad, t] if left else [t, pad], dim=1)
+
+
+_LEFT_PADDED = {"prompt_ids", "prompt_mask"}
+_RIGHT_PADDED = {"completion_ids", "completion_mask", "old_per_token_logps", "ref_per_token_logps",
+                 "sampling_per_token_logps", "importance_sampling_ratio", "tool_mask"}
+_PER_ROW = {"advantages"}
+
+
+def splice_rows(base: dict[str, Any], repl: dict[str, Any], base_rows: list[int], repl_rows: list[int],
+                pad_token_id: int) -> dict[str, Any] | None:
+    """Copy rows ``repl_rows`` of ``repl`` over rows ``base_rows`` of ``base`` (re-padding as needed).
+
+    Returns ``None`` when a key is not understood (multimodal inputs...), in
+    which case the caller falls back to dropping groups.
+    """
+    out = dict(base)
+    for key, value in base.items():
+        if key == "num_items_in_batch":
+            continue
+        if not isinstance(value, torch.Tensor) or key not in (_LEFT_PADDED | _RIGHT_PADDED | _PER_ROW):
+            return None
+        other = repl.get(key)
+        if other is None:
+            return None
+        if key in _PER_ROW:
+            merged = value.clone()
+        else:
+            width = max(value.shape[1], other.shape[1])
+            fill = pad_token_id if key.endswith("_ids") else (1.0 if key == "importance_sampling_ratio" else 0)
+            left = key in _LEFT_PADDED
+            merged = _pad_to(value, width, left, fill).clone()
+            other = _pad_to(other, width, left, fill)
+        merged[base_rows] = other[repl_rows].to(merged.dtype)
+        out[key] = merged
+    return out
+
+
+class LadderGRPOTrainer(GRPOTrainer):
+    """``GRPOTrainer`` with a curriculum sampler and dynamic sampling (see module docstring)."""
+
+    def __init__(self, *args: Any, curriculum: Any, monitor: TrainingMonitor, prompts_per_step: int,
+                 dynamic_sampling: bool = True, replacement_budget: int = 2, **kwargs: Any) -> None:
+        self.ladder_curriculum = curriculum
+        self.ladder_monitor = monitor
+        self.ladder_prompts_per_step = prompts_per_step
+        self.ladder_dynamic = dynamic_sampling
+        self.ladder_budget = replacement_budget
+        self.ladder_counters = DynamicSamplingCounters()
+        self._ladder_warned_multi = False
+        super().__init__(*args, **kwargs)
+        self.ladder_row_of = {row["node_id"]: i for i, row in enumerate(self.train_dataset)}
+
+    # ---------------------------------------------------------------- sampling
+    def _get_train_sampler(self, dataset: Any = None) -> Sampler:
+        prompts = self.args.generation_batch_size // self.num_generations
+        return CurriculumRepeatSampler(
+            self.ladder_curriculum, self.ladder_row_of, prompts, self.num_generations,
+            repeat_count=self.num_iterations * self.args.steps_per_generation,
+        )
+
+    # ------------------------------------------------------- dynamic sampling
+    def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        from ladder_core.difficulty.dynamic_sampling import zero_variance_groups
+
+        output = super()._generate_and_score_completions(inputs)
+        if not self.model.training or not self.ladder_dynamic:
+            return output
+        group = self.num_generations
+        rewards = list(self.ladder_monitor.last_local_rewards)
+        if len(rewards) != len(inputs) or len(inputs) % group:
+            return output
+        if self.accelerator.num_processes > 1:
+            if not self._ladder_warned_multi:
+                log.warning("dynamic sampling replaces groups only on a single process; with several processes "
+                            "zero-variance groups are left to contribute no advantage")
+                self._ladder_warned_multi = True
+            return output
+        bad = zero_variance_groups(rewards, group)
+        self.ladder_counters.groups += len(inputs) // group
+        self.ladder_counters.zero_variance += len(bad)
+        tried: set[str] = {row["node_id"] for row in inputs}
+        rounds = 0
+        while bad and rounds < self.ladder_budget:
+            rounds += 1
+            candidates = self.ladder_curriculum.sample(len(bad), exclude=tried, probe=False)
+            if not candidates:
+                break
+            tried.update(candidates)
+            repl_inputs = [self.train_dataset[self.ladder_row_of[i]] for i in candidates for _ in range(group)]
+            self.ladder_counters.extra_generations += 1
+            repl = super()._generate_and_score_completions(repl_inputs)
+            repl_rewards = list(self.ladder_monitor.last_local_rewards)
+            repl_bad = set(zero_variance_groups(repl_rewards, group))
+            good = [g for g in range(len(candidates)) if g not in repl_bad]
+            if not good:
+                continue
+            pairs = list(zip(bad, good))
+            base_rows = [g * group + j for g, _ in pairs for j in range(group)]
+            repl_rows = [g * group + j for _, g in pairs for j in range(group)]
+            merged = splice_rows(output, repl, base_rows, repl_rows, self.processing_class.pad_token_id)
+            if merged is None:
+                break
+            output = merged
+            self.ladder_counters.replaced += len(pairs)
+            bad = bad[len(pairs):]
+        if bad:
+            rows = [g * group + j for g in bad for j in range(group)]
+            output["completion_mask"] = output["completion_mask"].clone()
+            output["completion_mask"][rows] = 0
+            output["advantages"] = output["advantages"].clone()
+            output["advantages"][rows] = 0.0
+            self.ladder_counters.dropped += len(bad)
+        if "num_items_in_batch" in output:
+            total = output["completion_mask"].sum()
+            output["num_items_in_batch"] = self.accelerator.gather(total).sum() if torch.is_tensor(total) else total
+        return output
+
+
+class LadderCallback(TrainerCallback):
+    """Writes ``log.jsonl``, tells observer plugins, saves curriculum state, and stops TTRL early."""
+
+    def __init__(self, *, stage: str, log_path: Path | None, monitor: TrainingMonitor, curriculum: Any,
+                 counters: Callable[[], DynamicSamplingCounters], on_step: Callable[[int, dict[str, Any]], None]
+                 | None = None, stop_when_watched_solved: bool = False) -> None:
+        self.stage = stage
+        self.log_path = log_path
+        self.monitor = monitor
+        self.curriculum = curriculum
+        self.counters = counters
+        self.on_step = on_step
+        self.stop_when_watched_solved = stop_when_watched_solved
+        self.started = time.monotonic()
+
+    def on_step_end(self, args: Any, state: Any, control: Any, **kw: Any) -> Any:
+        self.monitor.step = state.global_step
+        if self.stop_when_watched_solved and self.monitor.watched_solved:
+            control.should_training_stop = True
+        return control
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: dict[str, float] | None = None, **kw: Any) -> None:
+        """One ``log.jsonl`` line per logged training step (TRL logs after ``on_step_end``)."""
+        if not logs or "reward" not in logs:
+            return
+        record = {
+            "step": state.global_step,
+            "reward": finite_or_none(logs.get("reward")),
+            "reward_std": finite_or_none(logs.get("reward_std")),
+            "frac_zero_std": finite_or_none(logs.get("frac_reward_zero_std")),
+            "loss": finite_or_none(logs.get("loss")),
+            "depth_reward": self.monitor.pop_step_stats(),
+            "depth_success": {str(k): v for k, v in self.curriculum.depth_success().items()},
+            "roots_mastered": len(self.curriculum.mastered_roots()),
+            "dynamic": self.counters().to_dict(),
+            "seconds": round(time.monotonic() - self.started, 2),
+        }
+        if self.log_path is not None and state.is_world_process_zero:
+            with self.log_path.open("a") as f:
+                f.write(json.dumps(record) + "\n")
+        if self.on_step is not None:
+            self.on_step(state.global_step, record)
+
+    def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
+        ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
+        if ckpt.is_dir() and state.is_world_process_zero:
+            (ckpt / CURRICULUM_STATE_FILE).write_text(json.dumps(
+                {"curriculum": self.curriculum.state_dict(), "dynamic": self.counters().to_dict()}))
+
+
+def restore_curriculum(checkpoint: Path, curriculum: Any, counters: DynamicSamplingCounters) -> bool:
+    path = checkpoint / CURRICULUM_STATE_FILE
+    if not path.exists():
+        return False
+    state = json.loads(path.read_text())
+    curriculum.load_state_dict(state["curriculum"])
+    for key, value in state.get("dynamic", {}).items():
+        setattr(counters, key, value)
+    return True
+
+
+def truncate_log(path: Path, last_step: int) -> None:
+    """Drop log lines after ``last_step`` (written after the checkpoint a resumed run starts from)."""
+    if not path.exists():
+        return
+    keep = []
+    for line in path.read_text().splitlines():
+        try:
+            if json.loads(line)["step"] <= last_step:
+                keep.append(line)
+        except (json.JSONDecodeError, KeyError):
+            break
+    path.write_text("".join(f"{line}\n" for line in keep))
+
+
+def finite_or_none(x: Any) -> float | None:
+    try:
+        value = float(x)
+    except (TypeError, ValueError):
+        return None
+    return value if math.isfinite(value) else None

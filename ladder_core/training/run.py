@@ -1,0 +1,195 @@
+"""One GRPO run on a set of tree nodes: used by the training stage and by each TTRL problem."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ladder_core.domain import Domain
+from ladder_core.hookspecs import TrainStepInfo
+from ladder_core.plugins import PluginHost
+from ladder_core.prompting import PromptFormat
+from ladder_core.records import Problem
+from ladder_core.training.grpo import (
+    LadderCallback,
+    LadderGRPOTrainer,
+    TrainingMonitor,
+    TrainingNode,
+    build_dataset,
+    grpo_config,
+    restore_curriculum,
+    truncate_log,
+)
+from ladder_core.training.rewards import DomainReward, RewardValues
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class TrainResult:
+    steps: int
+    seconds: float
+    reward_first: float | None
+    reward_last: float | None
+    dynamic_sampling: dict[str, int]
+    reward_failures: int
+    reward_checks: int
+    final_depth_success: dict[str, float]
+    first_solved_step: dict[str, int]
+    solved_nodes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+def make_curriculum(cfg: Any, nodes: Sequence[TrainingNode], seed: int, mode: str | None = None) -> Any:
+    from ladder_core.difficulty.config import CurriculumConfig
+    from ladder_core.difficulty.sampler import CurriculumNode, CurriculumSampler
+
+    config = CurriculumConfig.from_cfg(cfg.curriculum)
+    if mode is not None:
+        config = CurriculumConfig.from_dict({**config.to_dict(), "mode": mode})
+    return CurriculumSampler([CurriculumNode(n.id, n.parent_id, n.depth, n.root_id) for n in nodes], config, seed=seed)
+
+
+def extra_reward_functions(cfg: Any, domain: Domain, host: PluginHost | None) -> tuple[list[Any], list[float]]:
+    names = list(cfg.reward.get("extra") or [])
+    if not names:
+        return [], []
+    specs = (host.reward_functions() if host else {})
+    funcs, weights = [], []
+    for name in names:
+        if name not in specs:
+            raise ValueError(f"unknown reward function {name!r}; installed: {', '.join(sorted(specs)) or '(none)'}")
+        funcs.append(specs[name].factory(domain, cfg.reward))
+        weights.append(float((cfg.reward.get("weights") or {}).get(name, 1.0)))
+    return funcs, weights
+
+
+def train_on_nodes(
+    cfg: Any,
+    domain: Domain,
+    nodes: Sequence[TrainingNode],
+    model: Any,
+    tokenizer: Any,
+    out_dir: Path,
+    *,
+    stage: str = "train",
+    max_steps: int | None = None,
+    host: PluginHost | None = None,
+    watch: Sequence[str] = (),
+    resume: bool = True,
+    save_checkpoints: bool = True,
+    curriculum_mode: str | None = None,
+    on_step: Callable[[int, dict[str, Any]], None] | None = None,
+) -> tuple[TrainResult, Any]:
+    """Run GRPO on ``nodes`` with the curriculum; write ``log.jsonl`` and checkpoints under ``out_dir``.
+
+    Returns the result record and the trainer (whose ``model`` holds the
+    trained weights, peft-wrapped when LoRA is on).
+
+    ``watch``: node ids (TTRL: the test problem itself) whose first verified
+    solve is recorded and stops training early.
+    """
+    import torch
+    from transformers.trainer_utils import get_last_checkpoint
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    ckpt_dir = out_dir / "checkpoints"
+    log_path = out_dir / "log.jsonl"
+    fmt = PromptFormat.from_config(cfg)
+    dataset = build_dataset(nodes, lambda n: fmt.trl_prompt(domain, Problem(id=n.id, text=n.text)))
+    curriculum = make_curriculum(cfg, nodes, seed=int(cfg.seed), mode=curriculum_mode)
+
+    from accelerate import PartialState
+    from accelerate.utils import gather_object
+
+    state = PartialState()
+    monitor = TrainingMonitor(
+        curriculum=curriculum, depth_of={n.id: n.depth for n in nodes},
+        gather=(lambda rows: gather_object(rows)) if state.num_processes > 1 else (lambda rows: rows),
+        watch=set(watch),
+    )
+    reward = DomainReward(domain, RewardValues.from_config(cfg.reward), observers=[monitor])
+    extra_funcs, extra_weights = extra_reward_functions(cfg, domain, host)
+    args = grpo_config(cfg, ckpt_dir, num_processes=state.num_processes, max_steps=max_steps)
+    if not save_checkpoints:
+        args.save_strategy = "no"
+    if extra_funcs:
+        args.reward_weights = [1.0, *extra_weights]
+    if cfg.trainer.get("torch_threads"):
+        torch.set_num_threads(int(cfg.trainer.torch_threads))
+
+    trainer = LadderGRPOTrainer(
+        model=model,
+        reward_funcs=[reward, *extra_funcs],
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=_peft(cfg),
+        curriculum=curriculum,
+        monitor=monitor,
+        prompts_per_step=int(cfg.trainer.prompts_per_step),
+        dynamic_sampling=bool(cfg.curriculum.dynamic_sampling),
+        replacement_budget=int(cfg.curriculum.replacement_budget),
+    )
+
+    def notify(step: int, record: dict[str, Any]) -> None:
+        if host is not None:
+            metrics = {k: v for k, v in record.items() if isinstance(v, (int, float))}
+            host.train_step_end(TrainStepInfo(stage=stage, step=step, metrics=metrics))
+        if on_step is not None:
+            on_step(step, record)
+
+    callback = LadderCallback(stage=stage, log_path=log_path, monitor=monitor, curriculum=curriculum,
+                              counters=lambda: trainer.ladder_counters, on_step=notify,
+                              stop_when_watched_solved=bool(watch))
+    trainer.add_callback(callback)
+
+    checkpoint = get_last_checkpoint(str(ckpt_dir)) if (resume and ckpt_dir.is_dir()) else None
+    if checkpoint:
+        restore_curriculum(Path(checkpoint), curriculum, trainer.ladder_counters)
+        truncate_log(log_path, int(Path(checkpoint).name.split("-")[-1]))
+        log.info("resuming %s from %s", stage, checkpoint)
+    elif log_path.exists():
+        log_path.unlink()
+    start = time.monotonic()
+    trainer.train(resume_from_checkpoint=checkpoint)
+    seconds = time.monotonic() - start
+    rewards = [r.get("reward") for r in _read_jsonl(log_path) if r.get("reward") is not None]
+    result = TrainResult(
+        steps=int(trainer.state.global_step),
+        seconds=round(seconds, 2),
+        reward_first=rewards[0] if rewards else None,
+        reward_last=rewards[-1] if rewards else None,
+        dynamic_sampling=trainer.ladder_counters.to_dict(),
+        reward_failures=reward.stats.failures + reward.stats.crashed_batches,
+        reward_checks=reward.stats.checks,
+        final_depth_success={str(k): v for k, v in curriculum.depth_success().items()},
+        first_solved_step=dict(monitor.first_solved_step),
+        solved_nodes=sorted(monitor.solved_nodes),
+    )
+    return result, trainer
+
+
+def _peft(cfg: Any) -> Any:
+    from ladder_core.models import lora_config
+
+    return lora_config(cfg.model)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    if not path.exists():
+        return []
+    rows = []
+    for line in path.read_text().splitlines():
+        try:
+            rows.append(json.loads(line))
+        except json.JSONDecodeError:
+            break
+    return rows
