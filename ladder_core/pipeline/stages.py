@@ -54,18 +54,16 @@ def _set_name(ctx: RunContext, split: str) -> str:
 # --------------------------------------------------------------------- variants
 def _build_trees(ctx: RunContext, roots: list[Problem], out_dir: Path, *, max_depth: int, per_root: int,
                  progress: bool = True) -> tuple[list[TrainingNode], dict[str, Any]]:
-    from ladder_core.variants.builder import TreeBuilder, TreeSettings, resolve_generators
-    from ladder_core.variants.store import TreeStore
+    from ladder_core.variants.builder import TreeBuilder, TreeConfig
+    from ladder_core.variants.resolve import resolve_generators
 
-    settings = TreeSettings.from_config(ctx.cfg.variants, max_depth=max_depth, per_root=per_root,
-                                        seed=int(ctx.cfg.seed))
+    config = TreeConfig.from_cfg(ctx.cfg, max_depth=max_depth, per_root=per_root)
     generators = resolve_generators(ctx.cfg, ctx.domain, ctx.host)
-    store = TreeStore(out_dir)
-    builder = TreeBuilder(ctx.domain, generators, settings, store, host=ctx.host, progress=progress)
-    stats = builder.build(roots)
+    builder = TreeBuilder(ctx.domain, generators, out_dir, config, host=ctx.host, progress=progress)
+    result = builder.build(roots)
     nodes = [TrainingNode(id=n.id, parent_id=n.parent_id, depth=n.depth, root_id=n.root_id, text=n.text)
-             for n in store.load_nodes()]
-    return nodes, stats.summary()
+             for n in result.nodes]
+    return nodes, result.summary()
 
 
 def variants(ctx: RunContext) -> dict[str, Any]:
@@ -82,10 +80,10 @@ def variants(ctx: RunContext) -> dict[str, Any]:
 def _render_first_tree(out: Path, roots: list[Problem]) -> None:
     try:
         from ladder_core.variants.render import render_tree_html
-        from ladder_core.variants.store import TreeStore
+        from ladder_core.variants.store import read_nodes
 
         if roots:
-            nodes = TreeStore(out).load_nodes()
+            nodes = read_nodes(out)
             safe = roots[0].id.replace("/", "_")
             render_tree_html(nodes, roots[0].id, out / f"tree_{safe}.html")
     except Exception as exc:  # noqa: BLE001 - a picture must not fail the run
@@ -93,10 +91,10 @@ def _render_first_tree(out: Path, roots: list[Problem]) -> None:
 
 
 def _load_nodes(ctx: RunContext) -> list[TrainingNode]:
-    from ladder_core.variants.store import TreeStore
+    from ladder_core.variants.store import read_nodes
 
     path = ctx.run_dir / "variants"
-    nodes = TreeStore(path).load_nodes() if (path / "nodes.jsonl").exists() else []
+    nodes = read_nodes(path) if (path / "nodes.jsonl").exists() else []
     if not nodes:  # no variants stage: RL on the roots alone
         return [TrainingNode(p.id, None, 0, p.id, p.text) for p in ctx.train_problems()]
     return [TrainingNode(id=n.id, parent_id=n.parent_id, depth=n.depth, root_id=n.root_id, text=n.text)

@@ -1,0 +1,111 @@
+"""The whole pipeline end to end on the toy domain and a tiny random model, and its resumption."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from ladder_core.cli import run
+from ladder_core.pipeline.runner import StageError
+from ladder_core.plugins import PluginHost, create_plugin_manager
+from ladder_core.testing.compose import compose_config
+from ladder_core.testing.tiny_models import tiny_llama
+from ladder_core.testing.toy_domain import ToyPlugin
+
+SMALL = [
+    "+domain=toy", "trainer.max_steps=4", "trainer.prompts_per_step=2", "trainer.num_generations=4",
+    "trainer.report_to=[]", "trainer.save_steps=2", "model.max_completion_length=8",
+    "variants.per_root=6", "variants.max_depth=2", "variants.children_per_node=3", "variants.generators=[toy-rules]",
+    "evaluation.samples=2", "evaluation.k=[1,2]", "evaluation.batch_size=8",
+    "ttrl.max_problems=2", "ttrl.max_steps=2", "ttrl.variants_per_problem=4", "ttrl.eval_samples=2",
+]
+
+
+@pytest.fixture
+def host():
+    return PluginHost(create_plugin_manager(autoload=False, extra_plugins=[ToyPlugin()]))
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return tiny_llama(tmp_path_factory.mktemp("model") / "tiny", hidden=32, layers=1)
+
+
+def test_full_pipeline_writes_every_artifact_and_report(tmp_path, host, model_dir):
+    cfg = compose_config(host, [*SMALL, f"model.name_or_path={model_dir}"], run_dir=tmp_path)
+    report = run(cfg, host)
+    for stage in ("baseline", "variants", "train", "evaluate", "ttrl", "report"):
+        assert (tmp_path / stage / "DONE.json").exists(), stage
+    assert (tmp_path / "report.md").exists() and (tmp_path / "report.json").exists()
+    saved = json.loads((tmp_path / "report.json").read_text())
+    assert saved["domain"] == "toy"
+    assert saved["training"]["steps"] == 4
+    assert saved["variants"]["accepted"] > 0
+    assert set(saved["baseline"]["pass_at_k"]) == {"1", "2"}
+    assert saved["ttrl"]["attempted"] <= 2
+    log = [json.loads(x) for x in (tmp_path / "train" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == [1, 2, 3, 4]
+    assert all(r["depth_reward"] for r in log)
+    results = [json.loads(x) for x in (tmp_path / "baseline" / "results.jsonl").read_text().splitlines()]
+    assert len(results) == 6 and all(len(r["completions"]) == 2 for r in results)
+    assert report["domain"] == "toy"
+
+
+def test_unknown_stage_lists_valid_ones(tmp_path, host, model_dir):
+    cfg = compose_config(host, [*SMALL, f"model.name_or_path={model_dir}", "pipeline.stages=[baseline,tain]"],
+                         run_dir=tmp_path)
+    with pytest.raises(StageError, match="valid stages.*baseline, variants, train"):
+        run(cfg, host)
+
+
+RUNNER = textwrap.dedent("""
+    import sys
+    from ladder_core.cli import run
+    from ladder_core.plugins import PluginHost, create_plugin_manager
+    from ladder_core.testing.compose import compose_config
+    from ladder_core.testing.toy_domain import ToyPlugin
+    host = PluginHost(create_plugin_manager(autoload=False, extra_plugins=[ToyPlugin()]))
+    cfg = compose_config(host, sys.argv[2:], run_dir=sys.argv[1])
+    run(cfg, host)
+""")
+
+
+def test_kill_during_training_then_resume(tmp_path, model_dir):
+    script = tmp_path / "runner.py"
+    script.write_text(RUNNER)
+    run_dir = tmp_path / "run"
+    args = [*SMALL, f"model.name_or_path={model_dir}", "trainer.max_steps=8", "trainer.save_steps=2",
+            "pipeline.stages=[baseline,variants,train,report]"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen([sys.executable, str(script), str(run_dir), *args], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    ckpt_root = run_dir / "train" / "checkpoints"
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and proc.poll() is None:
+        if any((c / "ladder_curriculum.json").exists() for c in ckpt_root.glob("checkpoint-*")):
+            break
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before it could be killed"
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (run_dir / "train" / "DONE.json").exists()
+    baseline_mtime = (run_dir / "baseline" / "results.jsonl").stat().st_mtime_ns
+    nodes_before = (run_dir / "variants" / "nodes.jsonl").read_text()
+
+    done = subprocess.run([sys.executable, str(script), str(run_dir), *args], env=env, capture_output=True,
+                          text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "stage baseline: already done, skipped" in done.stderr
+    assert "stage variants: already done, skipped" in done.stderr
+    assert (run_dir / "baseline" / "results.jsonl").stat().st_mtime_ns == baseline_mtime
+    assert (run_dir / "variants" / "nodes.jsonl").read_text() == nodes_before
+    log = [json.loads(x) for x in (run_dir / "train" / "log.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in log] == list(range(1, 9)), "each step logged exactly once across the kill"
+    assert json.loads((run_dir / "train" / "summary.json").read_text())["steps"] == 8
+    assert (run_dir / "report.json").exists()
