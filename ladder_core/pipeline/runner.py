@@ -16,6 +16,7 @@ from ladder_core.plugins import PluginHost
 log = logging.getLogger(__name__)
 
 DONE_FILE = "DONE.json"
+PARALLEL_STAGES = frozenset({"train"})
 
 
 class StageError(ValueError):
@@ -39,13 +40,21 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
     """Run ``cfg.pipeline.stages`` in ``cfg.run_dir``; returns the report (empty without a report stage)."""
     from omegaconf import OmegaConf
 
+    from accelerate import PartialState
+
+    state = PartialState()
     stages = selected_stages(cfg)
     forced = {str(s) for s in cfg.pipeline.get("force", [])}
     if not cfg.ttrl.get("enabled", True) and "ttrl" in stages:
         stages.remove("ttrl")
+    if state.num_processes > 1 and "ttrl" in stages:
+        print("ladder: TTRL restores weights per problem and runs on one process; skipped under a multi-process "
+              "launch (run `ladder ... pipeline.stages=[ttrl,report]` without accelerate afterwards)", file=sys.stderr)
+        stages.remove("ttrl")
     run_dir = Path(str(cfg.run_dir)).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
-    (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    if state.is_main_process:
+        (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     ctx = RunContext(cfg=cfg, host=host, run_dir=run_dir)
     print(f"ladder: run directory {run_dir}", file=sys.stderr)
     host.run_start(cfg, run_dir)
@@ -57,10 +66,13 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
                 continue
             print(f"ladder: stage {stage}: running", file=sys.stderr)
             start = time.monotonic()
-            result = STAGES[stage](ctx)
+            # Training runs on every rank; the other stages on the main process while the others wait.
+            result = STAGES[stage](ctx) if (stage in PARALLEL_STAGES or state.is_main_process) else {}
+            state.wait_for_everyone()
             seconds = time.monotonic() - start
-            ctx.record_timing(stage, seconds)
-            (ctx.stage_dir(stage) / DONE_FILE).write_text(json.dumps({"seconds": round(seconds, 2)}))
+            if state.is_main_process:
+                ctx.record_timing(stage, seconds)
+                (ctx.stage_dir(stage) / DONE_FILE).write_text(json.dumps({"seconds": round(seconds, 2)}))
             if stage == "report":
                 report = result
                 print(f"ladder: report written to {run_dir / 'report.md'}", file=sys.stderr)
