@@ -149,7 +149,8 @@ class DynamicSamplingCounters:
     zero_variance: int = 0
     replaced: int = 0
     dropped: int = 0
-    extra_generations: int = 0
+    extra_rounds: int = 0
+    extra_generations: int = 0  # completions generated for replacements
 
     def to_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -289,7 +290,8 @@ class LadderGRPOTrainer(GRPOTrainer):
                 break
             tried.update(candidates)
             repl_inputs = [self.train_dataset[self.ladder_row_of[i]] for i in candidates for _ in range(group)]
-            self.ladder_counters.extra_generations += 1
+            self.ladder_counters.extra_rounds += 1
+            self.ladder_counters.extra_generations += len(repl_inputs)
             repl = super()._generate_and_score_completions(repl_inputs)
             repl_rewards = list(self.ladder_monitor.last_local_rewards)
             repl_bad = set(zero_variance_groups(repl_rewards, group))

@@ -1,0 +1,182 @@
+"""Zero-variance detection, the replacement budget and its counters."""
+
+import pytest
+
+from ladder_core.difficulty import (
+    CurriculumConfig,
+    CurriculumNode,
+    CurriculumSampler,
+    DynamicSampler,
+    group_successes,
+    zero_variance_groups,
+)
+
+
+def test_zero_variance_groups_finds_all_equal_groups():
+    rewards = [1.05, 1.05, 1.05,  0.0, 0.05, 1.05,  0.0, 0.0, 0.0,  0.05, 0.05, 0.05 + 1e-12]
+    assert zero_variance_groups(rewards, 3) == [0, 2, 3]
+    assert zero_variance_groups(rewards, 3, atol=0.0) == [0, 2]
+    assert zero_variance_groups([], 4) == []
+    assert zero_variance_groups([0.3], 1) == [0]  # a group of one never has variance
+
+
+def test_zero_variance_groups_rejects_bad_layouts_clearly():
+    with pytest.raises(ValueError, match="multiple of the group size"):
+        zero_variance_groups([1.0, 0.0, 1.0], 2)
+    with pytest.raises(ValueError, match="group_size"):
+        zero_variance_groups([1.0], 0)
+    with pytest.raises(ValueError, match="non-finite"):
+        zero_variance_groups([1.0, float("nan")], 2)
+    with pytest.raises(ValueError, match="non-finite"):
+        zero_variance_groups([1.0, None], 2)  # type: ignore[list-item]
+
+
+def test_group_successes_uses_the_threshold():
+    assert group_successes([1.05, 0.05, 0.0, 1.05, 1.05, 1.05], 3, 0.5) == [1, 3]
+
+
+class ScriptedCurriculum:
+    """Records calls; hands out fresh ids for replacements."""
+
+    def __init__(self):
+        self.updates = []
+        self.requests = []
+        self.counter = 0
+
+    def sample(self, k, *, exclude=(), probe=True):
+        self.requests.append((k, set(exclude), probe))
+        out = []
+        for _ in range(k):
+            self.counter += 1
+            out.append(f"n{self.counter}")
+        return out
+
+    def update(self, node_id, successes, trials):
+        self.updates.append((node_id, successes, trials))
+
+
+def group(*values):
+    return list(values)
+
+
+MIXED = group(1.0, 0.0)
+ALL_RIGHT = group(1.0, 1.0)
+ALL_WRONG = group(0.0, 0.0)
+
+
+def test_replacements_fill_the_batch_within_budget_and_count():
+    cur = ScriptedCurriculum()
+    dyn = DynamicSampler(cur, group_size=2, replacement_budget=2)
+    plan = dyn.new_batch()
+    zero = plan.observe(["a", "b", "c", "d"], MIXED + ALL_WRONG + ALL_RIGHT + MIXED)
+    assert zero == [1, 2]
+    assert plan.need == 2
+    first = plan.next_prompts()
+    assert first == ["n1", "n2"]
+    assert cur.requests[-1] == (2, {"a", "b", "c", "d"}, False)  # no repeats, no probes
+    plan.observe(first, MIXED + ALL_WRONG)  # one replacement still zero-variance
+    second = plan.next_prompts()
+    assert second == ["n3"] and cur.requests[-1][1] == {"a", "b", "c", "d", "n1", "n2"}
+    plan.observe(second, MIXED)
+    assert plan.next_prompts() == []  # full
+    result = plan.finish()
+    assert [g.node_id for g in result.keep] == ["a", "d", "n1", "n3"]
+    assert result.padding == () and {g.node_id for g in result.discarded} == {"b", "c", "n2"}
+    s = dyn.stats
+    assert (s.batches, s.groups_seen, s.zero_variance) == (1, 7, 3)
+    assert (s.replaced, s.dropped_unreplaced) == (2, 0)
+    assert (s.extra_rounds, s.extra_groups, s.extra_generations) == (2, 3, 6)
+    # every group, replacements included, updated the estimates with its successes
+    assert cur.updates == [("a", 1, 2), ("b", 0, 2), ("c", 2, 2), ("d", 1, 2), ("n1", 1, 2), ("n2", 0, 2),
+                           ("n3", 1, 2)]
+
+
+def test_budget_exhausted_leaves_dropped_groups_as_padding():
+    cur = ScriptedCurriculum()
+    dyn = DynamicSampler(cur, group_size=2, replacement_budget=1)
+    plan = dyn.new_batch()
+    plan.observe(["a", "b", "c"], ALL_WRONG + ALL_WRONG + MIXED)
+    more = plan.next_prompts()
+    assert len(more) == 2
+    plan.observe(more, ALL_WRONG + ALL_RIGHT)
+    assert plan.next_prompts() == []  # budget of one round spent
+    result = plan.finish()
+    assert [g.node_id for g in result.keep] == ["c"]
+    assert [g.node_id for g in result.padding] == ["a", "b"]  # original zero-variance groups pad first
+    assert len(result.keep) + len(result.padding) == result.target == 3
+    s = dyn.stats
+    assert (s.replaced, s.dropped_unreplaced, s.zero_variance, s.extra_generations) == (0, 2, 4, 4)
+    with pytest.raises(RuntimeError):
+        plan.finish()
+    with pytest.raises(RuntimeError):
+        plan.observe(["x"], MIXED)
+
+
+def test_counters_accumulate_over_batches_and_round_trip():
+    cur = ScriptedCurriculum()
+    dyn = DynamicSampler(cur, group_size=2, replacement_budget=3)
+    for _ in range(3):
+        plan = dyn.new_batch()
+        plan.observe(["a", "b"], ALL_RIGHT + MIXED)
+        while more := plan.next_prompts():
+            plan.observe(more, MIXED * len(more))
+        plan.finish()
+    s = dyn.stats
+    assert (s.batches, s.groups_seen, s.zero_variance, s.replaced, s.extra_rounds) == (3, 9, 3, 3, 3)
+    assert s.as_dict()["zero_variance_rate"] == pytest.approx(3 / 9)
+    other = DynamicSampler(cur, group_size=2)
+    other.load_state_dict(dyn.state_dict())
+    assert other.stats == dyn.stats
+
+
+def test_disabled_policy_never_replaces_but_still_counts():
+    cur = ScriptedCurriculum()
+    dyn = DynamicSampler(cur, group_size=2, replacement_budget=5, enabled=False)
+    plan = dyn.new_batch()
+    plan.observe(["a", "b"], ALL_WRONG + MIXED)
+    assert plan.next_prompts() == []
+    result = plan.finish()
+    assert [g.node_id for g in result.keep] == ["a", "b"]  # trains on the batch as generated
+    assert dyn.stats.zero_variance == 1 and dyn.stats.replaced == 0 and dyn.stats.extra_generations == 0
+    assert len(cur.updates) == 2
+
+
+def test_zero_budget_means_no_extra_rounds():
+    cur = ScriptedCurriculum()
+    dyn = DynamicSampler(cur, group_size=2, replacement_budget=0)
+    plan = dyn.new_batch()
+    plan.observe(["a"], ALL_WRONG)
+    assert plan.next_prompts() == [] and cur.requests == []
+    assert plan.finish().padding[0].node_id == "a"
+    assert dyn.stats.dropped_unreplaced == 1
+
+
+def test_mismatched_ids_and_rewards_are_an_error():
+    dyn = DynamicSampler(ScriptedCurriculum(), group_size=2)
+    plan = dyn.new_batch()
+    with pytest.raises(ValueError, match="node ids"):
+        plan.observe(["a", "b"], MIXED)
+    with pytest.raises(ValueError, match="multiple"):
+        plan.observe(["a"], [1.0, 0.0, 1.0])
+    with pytest.raises(RuntimeError):
+        dyn.new_batch().finish()
+    with pytest.raises(ValueError):
+        DynamicSampler(None, group_size=2, replacement_budget=1)
+
+
+def test_with_the_real_sampler_replacements_avoid_the_batch_and_feed_estimates():
+    nodes = [CurriculumNode("r", None, 0, "r")] + [CurriculumNode(f"r.{i}", "r", 1, "r") for i in range(6)]
+    cfg = CurriculumConfig(root_probe_rate=0.0, min_trials=2)
+    sampler = CurriculumSampler(nodes, cfg, seed=0)
+    sampler.update("r", 0, 4)  # out of reach: children are the frontier
+    dyn = DynamicSampler.from_config(sampler, cfg, group_size=2)
+    plan = dyn.new_batch()
+    ids = sampler.sample(3)
+    plan.observe(ids, ALL_RIGHT * 3)
+    more = plan.next_prompts()
+    assert len(more) == 3 and not set(more) & set(ids)
+    assert all(sampler.estimator.seen(i) for i in ids)
+    plan.observe(more, MIXED * 3)
+    result = plan.finish()
+    assert len(result.keep) == 3 and dyn.stats.replaced == 3
+    assert dyn.success_threshold == cfg.success_threshold and dyn.replacement_budget == cfg.replacement_budget
