@@ -94,7 +94,12 @@ class Domain(abc.ABC):
 
     @abc.abstractmethod
     def verify(self, problem: Problem, completion: str) -> Verdict:
-        """Check one completion against a problem. Never raises; bounded in time."""
+        """Check one completion against a problem. Never raises; bounded in time.
+
+        During training the core rebuilds the problem from its ``id`` and
+        ``text`` only (``meta`` does not travel through TRL's dataset), so
+        everything a check needs must be in the text.
+        """
 
     def verify_batch(self, problems: Sequence[Problem], completions: Sequence[str]) -> list[Verdict]:
         """Check many completions; domains override this to run checks in parallel."""

@@ -58,8 +58,10 @@ class VariantGeneratorSpec:
     """A variant generator a plugin offers (selected by ``variants.generators``).
 
     ``domains`` restricts it to some domains (empty = any domain).
-    ``factory(domain, generator_cfg)`` returns a
-    :class:`~ladder_core.domain.VariantGenerator`.
+    ``factory(domain, run_cfg)`` returns a
+    :class:`~ladder_core.domain.VariantGenerator`; ``run_cfg`` is the whole
+    composed run config (read your knobs from ``run_cfg.variants`` and
+    ``run_cfg.generator``).
     """
 
     name: str
@@ -83,11 +85,16 @@ class RewardSpec:
 
 @dataclass(frozen=True)
 class EmbeddedModel:
-    """A model shipped inside a package, usable as ``${ladder_embedded:<name>}`` in model configs."""
+    """A model shipped inside a package, usable as ``${ladder_embedded:<name>}`` in model configs.
+
+    ``domains`` names the domains it was trained for; a run of another domain
+    with it gets a warning (it runs, but its numbers mean little).
+    """
 
     name: str
     path: Path
     description: str = ""
+    domains: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -56,6 +56,7 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
     if state.is_main_process:
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     ctx = RunContext(cfg=cfg, host=host, run_dir=run_dir)
+    _warn_foreign_embedded_model(cfg, host)
     print(f"ladder: run directory {run_dir}", file=sys.stderr)
     host.run_start(cfg, run_dir)
     report: dict[str, Any] = {}
@@ -80,3 +81,13 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
         ctx.close()
     host.run_end(report, run_dir)
     return report
+
+
+def _warn_foreign_embedded_model(cfg: Any, host: PluginHost) -> None:
+    """An embedded model trained for another domain runs, but its numbers mean little: say so."""
+    path = str(cfg.model.name_or_path)
+    domain = str(cfg.domain.name)
+    for model in host.embedded_models().values():
+        if str(model.path) == path and model.domains and domain not in model.domains:
+            print(f"ladder: warning: model {model.name!r} was trained for {', '.join(model.domains)}, not {domain}; "
+                  f"choose a model with model=... for meaningful results", file=sys.stderr)

@@ -32,6 +32,11 @@ def check_domain_contract(domain: Domain, *, max_seconds_per_check: float = 10.0
     problems = domain.load_problem_set(sets[0].name)
     assert problems, f"problem set {sets[0].name} is empty"
     problem = problems[0]
+    for split in ("train", "test"):
+        assert domain.load_problems(split), f"load_problems({split!r}) is empty"
+    assert domain.extract_answer("no answer here") is None
+    assert domain.extract_answer("<ANSWER>42</ANSWER>") == "42", "answers go in <ANSWER> tags"
+    assert domain.has_answer_format("<ANSWER>42</ANSWER>") and not domain.has_answer_format("42")
     for style in ("instruct", "compact"):
         prompt = domain.solve_prompt(problem, style=style)
         assert isinstance(prompt, str) and prompt

@@ -26,7 +26,8 @@ def _make_domain(cfg: Any, context: Any) -> Any:
 def _make_rules_generator(domain: Any, cfg: Any) -> Any:
     from ladder_integration.variants import ProgrammaticVariantGenerator
 
-    easier = cfg.get("easier_fraction", 0.7) if cfg is not None else 0.7
+    variants = cfg.get("variants") if cfg is not None else None
+    easier = float(variants.get("easier_fraction", 0.7)) if variants is not None else 0.7
     return ProgrammaticVariantGenerator(easier_fraction=easier)
 
 
@@ -61,5 +62,6 @@ def ladder_embedded_models() -> list[EmbeddedModel]:
             name="integration-tiny",
             path=TINY_WEIGHTS,
             description="3.5M-parameter Llama trained on easy SymPy integrals (the CPU default)",
+            domains=("integration",),
         )
     ]
