@@ -60,7 +60,13 @@ def _build_trees(ctx: RunContext, roots: list[Problem], out_dir: Path, *, max_de
     config = TreeConfig.from_cfg(ctx.cfg, max_depth=max_depth, per_root=per_root)
     generators = resolve_generators(ctx.cfg, ctx.domain, ctx.host)
     builder = TreeBuilder(ctx.domain, generators, out_dir, config, host=ctx.host, progress=progress)
-    result = builder.build(roots)
+    try:
+        result = builder.build(roots)
+    finally:  # an LLM generator may hold a model: free it before training
+        for generator, _ in generators:
+            close = getattr(generator, "close", None)
+            if callable(close):
+                close()
     nodes = [TrainingNode(id=n.id, parent_id=n.parent_id, depth=n.depth, root_id=n.root_id, text=n.text)
              for n in result.nodes]
     return nodes, result.summary()
