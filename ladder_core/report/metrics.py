@@ -14,6 +14,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from ladder_core.evaluation.passk import pass_at_k as _unbiased_pass_at_k
+
 if TYPE_CHECKING:
     from ladder_core.report.summary import EvalResult, ProblemOutcome, TtrlResult
 
@@ -34,13 +36,10 @@ DEFINITIONS: dict[str, str] = {
 
 
 def pass_at_k(n: int, c: int, k: int) -> float:
-    """The unbiased pass@k estimator of Chen et al. (2021) for one problem."""
+    """The unbiased pass@k estimator for one problem (0 without samples; k capped at n)."""
     if n <= 0:
         return 0.0
-    k = min(k, n)
-    if n - c < k:
-        return 1.0
-    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+    return _unbiased_pass_at_k(n, c, min(k, n))
 
 
 def pass_at_k_table(problems: Iterable[ProblemOutcome], ks: Iterable[int]) -> dict[int, float]:

@@ -1,0 +1,425 @@
+"""The report stage on synthetic run directories laid out as in docs/run-directory.md."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ladder_core.report import build_report, collect_run, pass_at_k, ttrl_accuracy
+from ladder_core.report.plots import PLOTS
+
+PLOT_TITLES = {name: title for name, (title, _) in PLOTS.items()}
+
+IDS = [f"test-{i}" for i in range(10)]
+BASE_CORRECT = [0, 0, 1, 0, 0, 0, 2, 0, 0, 0]
+BASE_GREEDY = [False] * 6 + [True] + [False] * 3
+TRAINED_CORRECT = [8, 6, 4, 0, 2, 8, 7, 0, 1, 5]
+TRAINED_GREEDY = [True, True, True, False, False, True, True, False, False, True]
+SAMPLES = 8
+KS = [1, 2, 4, 8]
+# TTRL attempts the four problems the trained model fails greedily.
+TTRL_ROWS = [
+    {"problem_id": "test-3", "solved_any_time": True, "solved_final": True, "steps": 5, "steps_to_solve": 5,
+     "variants": 60, "final_pass": 0.75, "seconds": 20.0},
+    {"problem_id": "test-4", "solved_any_time": True, "solved_final": False, "steps": 12, "steps_to_solve": 12,
+     "variants": 58, "final_pass": 0.25, "seconds": 41.0},
+    {"problem_id": "test-7", "solved_any_time": False, "solved_final": False, "steps": 20, "steps_to_solve": None,
+     "variants": 60, "final_pass": 0.0, "seconds": 70.0},
+    {"problem_id": "test-8", "solved_any_time": True, "solved_final": True, "steps": 3, "steps_to_solve": 3,
+     "variants": 55, "final_pass": 1.0, "seconds": 9.0},
+]
+TIMINGS = {"baseline": 12.5, "variants": 30.0, "train": 300.0, "evaluate": 14.0, "ttrl": 140.0}
+CONFIG_YAML = """\
+seed: 0
+run_dir: {run_dir}
+model:
+  name: integration-tiny
+  name_or_path: /opt/ladder/tiny-model
+  scale: tiny
+domain:
+  name: integration
+  train_set: auto
+  test_set: auto
+pipeline:
+  stages: {stages}
+  force: []
+evaluation:
+  samples: 8
+  k: [1, 2, 4, 8]
+ttrl:
+  eval_samples: 8
+report:
+  plots: true
+"""
+
+
+def _mean_pass(correct: list[int], k: int) -> float:
+    return sum(pass_at_k(SAMPLES, c, k) for c in correct) / len(correct)
+
+
+def _write_json(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data), encoding="utf-8")
+
+
+def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+
+
+def _write_eval(run_dir: Path, stage: str, correct: list[int], greedy: list[bool], seconds: float) -> None:
+    rows = []
+    for pid, c, g in zip(IDS, correct, greedy):
+        statuses = ["correct"] * c + ["incorrect"] * (SAMPLES - c - 1) + (["unparseable"] if c < SAMPLES else [])
+        rows.append({"problem_id": pid, "problem": f"integrate(x**{pid[-1]}, x)",
+                     "completions": [f"<ANSWER>x</ANSWER> {i}" for i in range(SAMPLES)], "statuses": statuses,
+                     "n": SAMPLES, "n_correct": c, "greedy_completion": "<ANSWER>x</ANSWER>", "greedy_correct": g})
+    _write_jsonl(run_dir / stage / "results.jsonl", rows)
+    _write_json(run_dir / stage / "summary.json", {
+        "problem_set": "tiny_hard_test", "n_problems": len(IDS), "samples": SAMPLES, "temperature": 1.0,
+        "pass_at_k": {str(k): _mean_pass(correct, k) for k in KS},
+        "greedy_accuracy": sum(greedy) / len(greedy), "seconds": seconds})
+    _write_json(run_dir / stage / "DONE.json", {"stage": stage})
+
+
+def _write_variants(run_dir: Path) -> None:
+    nodes = []
+    for r in range(2):
+        root = f"train-{r}"
+        nodes.append({"id": root, "root_id": root, "parent_id": None, "depth": 0, "text": "integrate(x*sin(x), x)",
+                      "canonical": "x*sin(x)", "transformations": [], "persona": "", "temperature": None,
+                      "generator": ""})
+        for i in range(3):
+            child = f"{root}-{i}"
+            nodes.append({"id": child, "root_id": root, "parent_id": root, "depth": 1, "text": "integrate(sin(x), x)",
+                          "canonical": f"sin(x)+{i}", "transformations": ["drop a term"], "persona": "Euler",
+                          "temperature": 1.0, "generator": "programmatic"})
+            for j in range(5 if i < 2 else 0):
+                nodes.append({"id": f"{child}-{j}", "root_id": root, "parent_id": child, "depth": 2,
+                              "text": "integrate(x, x)", "canonical": f"x+{i}{j}",
+                              "transformations": ["reduce an exponent"], "persona": "", "temperature": 0.8,
+                              "generator": "programmatic"})
+    _write_jsonl(run_dir / "variants" / "nodes.jsonl", nodes)
+    # the shape of ladder_core.variants.stats.summarize(): duplicates are rejection reasons
+    _write_json(run_dir / "variants" / "stats.json", {
+        "roots": 2, "variants": 26, "variants_per_root": {"min": 13, "max": 13, "mean": 13.0}, "complete_roots": 0,
+        "nodes_per_depth": {"0": 2, "1": 6, "2": 20}, "proposed": 50, "accepted": 26, "acceptance_rate": 0.52,
+        "rejections": {"duplicate_canonical": 4, "duplicate_exact": 6, "not_easier": 4, "too_long": 2,
+                       "unparseable": 8},
+        "per_generator": {"programmatic": {"proposed": 50, "accepted": 26, "acceptance_rate": 0.52}},
+        "rounds_run": 3, "seconds": 29.5, "resumed": False, "new_nodes": 26})
+    (run_dir / "variants" / "tree_train-0.html").write_text("<html>tree</html>", encoding="utf-8")
+    (run_dir / "variants" / "tree_train-1.html").write_text("<html>tree</html>", encoding="utf-8")
+    _write_json(run_dir / "variants" / "DONE.json", {"stage": "variants"})
+
+
+def _write_train(run_dir: Path, steps: int = 40) -> None:
+    rows = []
+    for s in range(1, steps + 1):
+        depth_reward = {"1": min(1.05, 0.2 + 0.02 * s), "2": min(1.05, 0.5 + 0.015 * s)}
+        if s % 3 == 0:  # roots are only probed now and then
+            depth_reward["0"] = min(1.05, 0.01 * s)
+        rows.append({"step": s, "reward": sum(depth_reward.values()) / len(depth_reward), "reward_std": 0.3,
+                     "frac_zero_std": 0.1, "depth_reward": depth_reward,
+                     "depth_success": {"0": 0.01 * s, "1": min(1.0, 0.2 + 0.015 * s), "2": min(1.0, 0.5 + 0.01 * s)},
+                     "roots_mastered": s // 20,
+                     "dynamic": {"zero_std_groups": s // 2, "replaced": s // 3, "dropped": s // 8}, "seconds": 7.5})
+    _write_jsonl(run_dir / "train" / "log.jsonl", rows)
+    _write_json(run_dir / "train" / "summary.json", {
+        "steps": steps, "seconds": 300.0, "reward_first": rows[0]["reward"], "reward_last": rows[-1]["reward"],
+        "dynamic_sampling": {"zero_std_groups": 20, "replaced": 13, "dropped": 5},
+        "reward_failures": {"timeout": 2, "error": 1}, "final_depth_success": {"0": 0.4, "1": 0.8, "2": 0.9}})
+    (run_dir / "train" / "final").mkdir()
+    (run_dir / "train" / "final" / "config.json").write_text("{}", encoding="utf-8")
+    _write_json(run_dir / "train" / "DONE.json", {"stage": "train"})
+
+
+def _write_ttrl(run_dir: Path) -> None:
+    _write_jsonl(run_dir / "ttrl" / "results.jsonl", TTRL_ROWS)
+    _write_json(run_dir / "ttrl" / "summary.json", {
+        "attempted": 4, "solved_any_time": 3, "solved_final": 2, "skipped_already_solved": 6,
+        "steps_to_solve": [5, 12, 3], "seconds": 140.0})
+    _write_json(run_dir / "ttrl" / "DONE.json", {"stage": "ttrl"})
+
+
+def make_run_dir(root: Path, stages: tuple[str, ...] = ("baseline", "variants", "train", "evaluate", "ttrl")) -> Path:
+    run_dir = root / "run"
+    run_dir.mkdir()
+    (run_dir / "config.yaml").write_text(
+        CONFIG_YAML.format(run_dir=run_dir, stages="[" + ", ".join((*stages, "report")) + "]"), encoding="utf-8")
+    if "baseline" in stages:
+        _write_eval(run_dir, "baseline", BASE_CORRECT, BASE_GREEDY, 12.0)
+    if "variants" in stages:
+        _write_variants(run_dir)
+    if "train" in stages:
+        _write_train(run_dir)
+    if "evaluate" in stages:
+        _write_eval(run_dir, "evaluate", TRAINED_CORRECT, TRAINED_GREEDY, 13.5)
+    if "ttrl" in stages:
+        _write_ttrl(run_dir)
+    _write_json(run_dir / "timings.json", {s: TIMINGS[s] for s in stages})
+    return run_dir
+
+
+def assert_valid_png(path: Path) -> None:
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path} is not a PNG"
+    assert data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    assert width >= 400 and height >= 300
+    from matplotlib.image import imread
+
+    pixels = imread(path)
+    assert pixels.shape[:2] == (height, width)
+    assert pixels.std() > 0.01, f"{path} is blank"
+
+
+def _strict_load(path: Path) -> dict[str, Any]:
+    def reject(token: str) -> None:
+        raise AssertionError(f"non-standard JSON constant {token} in {path}")
+
+    return json.loads(path.read_text(encoding="utf-8"), parse_constant=reject)
+
+
+# --------------------------------------------------------------------------- full run
+
+
+@pytest.fixture(scope="module")
+def full_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    run_dir = make_run_dir(tmp_path_factory.mktemp("full"))
+    returned = build_report(run_dir, None)
+    assert returned == _strict_load(run_dir / "report.json")
+    return run_dir, returned
+
+
+def test_full_run_header_and_evaluation(full_report: tuple[Path, dict[str, Any]]) -> None:
+    _, r = full_report
+    assert r["model"] == {"name": "integration-tiny", "name_or_path": "/opt/ladder/tiny-model"}
+    assert r["domain"] == "integration"
+    assert r["test_set"] == "tiny_hard_test"
+    assert r["train_set"] == "auto"
+    assert r["stages_run"] == ["baseline", "variants", "train", "evaluate", "ttrl"]
+    assert r["stages_missing"] == []
+    base, final = r["baseline"], r["final"]
+    assert base["n_problems"] == final["n_problems"] == 10
+    assert base["pass@1"] == pytest.approx(3 / 80)
+    assert final["pass@1"] == pytest.approx(41 / 80)
+    assert set(final["pass_at_k"]) == {"1", "2", "4", "8"}
+    assert final["pass_at_k"]["8"] == pytest.approx(0.8)  # 8 of 10 problems have a correct sample
+    assert base["greedy_accuracy"] == pytest.approx(0.1)
+    assert final["greedy_accuracy"] == pytest.approx(0.6)
+    assert r["delta_pass@1"] == pytest.approx(38 / 80)
+    assert r["delta_greedy_accuracy"] == pytest.approx(0.5)
+    assert final["status_counts"]["correct"] == 41
+    assert not final["recomputed_from_results"]
+
+
+def test_full_run_variants_training_timings(full_report: tuple[Path, dict[str, Any]]) -> None:
+    _, r = full_report
+    v = r["variants"]
+    assert v["generated"] == 50 and v["accepted"] == 26 and v["roots"] == 2
+    assert v["acceptance_rate"] == pytest.approx(26 / 50)
+    assert v["per_depth"] == {"0": 2, "1": 6, "2": 20}  # counted from nodes.jsonl
+    # most frequent first, ties by name
+    assert list(v["rejections"]) == ["unparseable", "duplicate_exact", "duplicate_canonical", "not_easier", "too_long"]
+    assert v["duplicates"] == 10
+    assert v["raw"]["variants_per_root"] == {"min": 13, "max": 13, "mean": 13.0}
+    assert v["tree_html"] == ["variants/tree_train-0.html", "variants/tree_train-1.html"]
+
+    t = r["training"]
+    assert t["steps"] == 40 and t["logged_steps"] == 40
+    assert t["reward_first"] == pytest.approx((0.22 + 0.515) / 2)
+    assert t["reward_last"] > t["reward_first"]
+    assert t["dynamic_sampling"] == {"zero_std_groups": 20, "replaced": 13, "dropped": 5}
+    assert t["reward_failures"] == {"timeout": 2, "error": 1} and t["reward_failures_total"] == 3
+    assert t["final_depth_success"] == {"0": 0.4, "1": 0.8, "2": 0.9}
+    assert t["final_model_saved"] is True
+
+    assert r["wall_time"] == TIMINGS
+    assert r["wall_time_total"] == pytest.approx(sum(TIMINGS.values()))
+
+
+def test_full_run_ttrl_accuracies(full_report: tuple[Path, dict[str, Any]]) -> None:
+    _, r = full_report
+    t = r["ttrl"]
+    assert (t["attempted"], t["solved_any_time"], t["solved_final"]) == (4, 3, 2)
+    assert t["steps_to_solve"] == [5, 12, 3]
+    assert t["base_stage"] == "evaluate" and t["solved_before_ttrl"] == 6
+    assert t["paper_metric_accuracy"] == pytest.approx(0.9)  # 6 greedy-solved + 3 solved during TTRL
+    assert t["final_model_accuracy"] == pytest.approx(0.8)  # 6 + 2 solved by the final TTRL models
+    # pass@1 of untouched problems (1, .75, .5, 1, .875, .625) + final_pass of attempted ones (.75, .25, 0, 1)
+    assert t["pass@1"] == pytest.approx(6.75 / 10)
+    assert [p["problem_id"] for p in t["problems"]] == ["test-3", "test-4", "test-7", "test-8"]
+    assert set(r["definitions"]) >= {"paper_metric_accuracy", "final_model_accuracy", "ttrl_pass@1", "solved"}
+    assert r["warnings"] == []
+
+
+def test_full_run_markdown_and_plots(full_report: tuple[Path, dict[str, Any]]) -> None:
+    run_dir, r = full_report
+    md = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert md.startswith("# LADDER run report")
+    assert "integration-tiny (`/opt/ladder/tiny-model`)" in md
+    assert "| model | pass@1 | pass@2 | pass@4 | pass@8 | greedy | solved | problems |" in md
+    assert "| baseline | 3.8% |" in md
+    assert "| after training | 51.2% |" in md
+    assert "| after TTRL | 67.5% | – | – | – | – | 90.0% | 10 |" in md
+    assert "+47.5 points" in md
+    assert "| 2 | 20 |" in md and "| duplicate_exact | 6 | 25.0% |" in md
+    assert "[variants/tree_train-0.html](variants/tree_train-0.html)" in md
+    assert "| dynamic sampling: replaced | 13 |" in md and "| reward checks failed: timeout | 2 |" in md
+    assert "| programmatic | proposed 50, accepted 26, acceptance_rate 0.520 |" in md
+    assert "| test-4 | yes | no | 12 | 12 | 25.0% |" in md
+    assert "| ttrl | 2.3 min |" in md
+    assert "## Definitions" in md and "## Warnings" not in md
+    assert set(r["plots"]) == {"accuracy", "depth_reward", "pass_at_k", "ttrl_steps"}
+    assert r["plots_skipped"] == {}
+    for name, rel in r["plots"].items():
+        assert rel == f"plots/{name}.png"
+        assert f"![{PLOT_TITLES[name]}]({rel})" in md
+        assert_valid_png(run_dir / rel)
+
+
+# --------------------------------------------------------------------------- partial and broken runs
+
+
+def test_partial_run_baseline_only(tmp_path: Path) -> None:
+    run_dir = make_run_dir(tmp_path, stages=("baseline",))
+    r = build_report(run_dir, {"pipeline": {"stages": ["baseline", "report"]}})
+    assert r["stages_run"] == ["baseline"]
+    assert r["stages_missing"] == ["variants", "train", "evaluate", "ttrl"]
+    assert r["final"] is None and r["variants"] is None and r["training"] is None and r["ttrl"] is None
+    assert r["delta_pass@1"] is None
+    assert r["baseline"]["pass@1"] == pytest.approx(3 / 80)
+    assert r["model"]["name"] == "integration-tiny"  # from config.yaml when cfg lacks it
+    assert r["plots"]["accuracy"] == "plots/accuracy.png" and r["plots"]["depth_reward"] is None
+    assert "train/log.jsonl" in r["plots_skipped"]["depth_reward"]
+    assert r["plots_skipped"]["ttrl_steps"] == "TTRL did not run"
+    md = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "variants (not in pipeline.stages)" in md and "ttrl (not in pipeline.stages)" in md
+    assert "The train stage did not run." in md and "The ttrl stage did not run." in md
+    assert "| after training | – | – | – | – | – | – | not run |" in md
+    assert "skipped: TTRL did not run" in md
+    assert_valid_png(run_dir / "plots" / "accuracy.png")
+    assert not (run_dir / "plots" / "ttrl_steps.png").exists()
+
+
+def test_interrupted_stage_is_reported_as_started(tmp_path: Path) -> None:
+    run_dir = make_run_dir(tmp_path, stages=("baseline",))
+    _write_jsonl(run_dir / "train" / "log.jsonl", [{"step": 1, "reward": 0.1, "depth_reward": {"1": 0.1}}])
+    r = build_report(run_dir, {"pipeline": {"stages": ["baseline", "train", "report"]}})
+    assert r["stage_status"]["train"] == "partial" and "train" in r["stages_missing"]
+    assert r["training"]["steps"] == 1 and r["training"]["reward_last"] == pytest.approx(0.1)
+    assert "train (started, not finished)" in (run_dir / "report.md").read_text(encoding="utf-8")
+
+
+def test_malformed_artifacts_become_warnings(tmp_path: Path) -> None:
+    run_dir = make_run_dir(tmp_path)
+    (run_dir / "evaluate" / "summary.json").write_text("{not json", encoding="utf-8")
+    with (run_dir / "train" / "log.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write('{"step": 41, "reward": NaN-oops\n[1, 2]\n')
+    _write_json(run_dir / "variants" / "stats.json", [1, 2, 3])
+    _write_json(run_dir / "timings.json", {"baseline": "fast", "train": {"seconds": 99.0}, "ttrl": float("nan")})
+    _write_json(run_dir / "ttrl" / "summary.json", {"attempted": "four", "steps_to_solve": "many"})
+    r = build_report(run_dir, None)
+    text = " ".join(r["warnings"])
+    assert "evaluate/summary.json: unreadable" in text
+    assert "train/log.jsonl: skipped 2 malformed line(s)" in text
+    assert "variants/stats.json: expected a JSON dict" in text
+    # evaluate numbers are recomputed from results.jsonl with the same estimator
+    assert r["final"]["recomputed_from_results"] is True
+    assert r["final"]["pass@1"] == pytest.approx(41 / 80)
+    assert r["final"]["pass_at_k"]["8"] == pytest.approx(0.8)
+    assert r["final"]["greedy_accuracy"] == pytest.approx(0.6)
+    assert r["variants"]["accepted"] == 26 and r["variants"]["generated"] is None
+    assert r["ttrl"]["attempted"] == 4 and r["ttrl"]["steps_to_solve"] == [5, 12, 3]  # from results.jsonl
+    assert r["wall_time"]["train"] == 99.0 and "baseline" in r["wall_time"]  # falls back to summary seconds
+    assert r["wall_time"]["baseline"] == 12.0
+    _strict_load(run_dir / "report.json")
+    md = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "## Warnings" in md and "evaluate/summary.json: unreadable" in md
+
+
+def test_missing_or_empty_run_dir_still_reports(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    r = build_report(empty, None)
+    assert r["stages_run"] == [] and len(r["stages_missing"]) == 5
+    assert all(v is None for v in r["plots"].values())
+    assert "No evaluation ran" in (empty / "report.md").read_text(encoding="utf-8")
+    r = build_report(tmp_path / "nowhere", None)
+    assert any("does not exist" in w for w in r["warnings"])
+
+
+def test_results_only_recompute_pass_at_k(tmp_path: Path) -> None:
+    rows = [{"problem_id": "a", "statuses": ["correct", "incorrect", "incorrect", "timeout"], "greedy_correct": None},
+            {"problem_id": "b", "n": 4, "n_correct": 4, "statuses": ["correct"] * 4, "greedy_correct": None}]
+    _write_jsonl(tmp_path / "baseline" / "results.jsonl", rows)
+    summary = collect_run(tmp_path, {"evaluation": {"k": [1, 2, 4]}})
+    assert summary.baseline is not None and summary.baseline.recomputed
+    # a: n=4, c=1 -> pass@2 = 1 - C(3,2)/C(4,2) = 0.5; b always passes
+    assert summary.baseline.pass_at_k == pytest.approx({1: (0.25 + 1) / 2, 2: 0.75, 4: 1.0})
+    assert summary.baseline.greedy_accuracy is None
+    assert summary.baseline.status_counts == {"correct": 5, "incorrect": 2, "timeout": 1}
+    assert summary.stage_status["baseline"] == "partial"
+
+
+def test_variant_stats_alternative_schema(tmp_path: Path) -> None:
+    _write_json(tmp_path / "variants" / "stats.json", {
+        "per_depth": {"0": {"nodes": 3}, "1": {"nodes": 12, "proposed": 30}, "2": {"accepted": 9}},
+        "rejections": [{"reason": "invalid", "count": 5}, {"reason": "duplicate", "count": 7},
+                       {"reason": "invalid", "count": 1}],
+        "duplicates": {"exact": 4, "canonical": 3},
+        "roots": ["r0", "r1", "r2"]})
+    summary = collect_run(tmp_path)
+    v = summary.variants
+    assert v is not None
+    assert v.per_depth == {0: 3, 1: 12, 2: 9}
+    assert v.accepted == 21 and v.roots == 3
+    assert v.rejections == {"duplicate": 7, "invalid": 6}
+    assert v.duplicates == 7
+    assert v.proposed == 21 + 13  # accepted + rejections (duplicates already a rejection reason)
+    assert summary.warnings == []
+
+
+def test_ttrl_on_base_model_without_per_problem_results(tmp_path: Path) -> None:
+    run_dir = make_run_dir(tmp_path, stages=("baseline", "ttrl"))
+    (run_dir / "baseline" / "results.jsonl").unlink()
+    (run_dir / "ttrl" / "results.jsonl").unlink()
+    summary = collect_run(run_dir)
+    acc = ttrl_accuracy(summary.final or summary.baseline, summary.ttrl)
+    assert acc.base_stage == "baseline" and acc.solved_before == 1
+    assert acc.paper_metric_accuracy == pytest.approx(0.4) and acc.final_model_accuracy == pytest.approx(0.3)
+    assert acc.pass_at_1 is None and "assume" in acc.notes[0]
+
+
+def test_plots_off_and_unresolvable_config(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    run_dir = make_run_dir(tmp_path, stages=("baseline", "evaluate"))
+    cfg = OmegaConf.create({"model": {"name": "tiny", "name_or_path": "${ladder_embedded:integration-tiny}"},
+                            "domain": {"name": "toy"}, "report": {"plots": False}})
+    r = build_report(run_dir, cfg)
+    assert r["model"] == {"name": "tiny", "name_or_path": "/opt/ladder/tiny-model"}  # resolved from config.yaml
+    assert r["domain"] == "toy" and r["plots"] == {}
+    assert not (run_dir / "plots").exists()
+    assert "Plots are off" in (run_dir / "report.md").read_text(encoding="utf-8")
+
+
+def test_pass_at_k_estimator() -> None:
+    assert pass_at_k(8, 0, 4) == 0.0
+    assert pass_at_k(8, 8, 1) == 1.0
+    assert pass_at_k(8, 2, 1) == pytest.approx(0.25)
+    assert pass_at_k(10, 3, 5) == pytest.approx(1 - 21 / 252)  # 1 - C(7,5)/C(10,5)
+    assert pass_at_k(0, 0, 1) == 0.0
+
+
+def test_import_is_cheap() -> None:
+    code = "import sys, ladder_core.report; print(sorted(m for m in ('matplotlib', 'omegaconf', 'torch') if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
+    assert out.stdout.strip() == "[]"
