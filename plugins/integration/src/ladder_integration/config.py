@@ -1,0 +1,153 @@
+"""The integration domain's config node (registered under Hydra group ``domain``, name ``integration``).
+
+Plain dataclasses with OmegaConf-compatible field types, so that the same class
+serves as a structured config in Hydra's ConfigStore and as a typed object in
+scripts and tests. Values of ``"auto"`` are resolved against the run's
+:class:`~ladder_core.domain.DomainContext` (tiny embedded model or a real one)
+by the helpers below, never at import time.
+
+This module imports only the standard library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+AUTO = "auto"
+
+#: Default problem sets per model scale: the tiny CPU model cannot solve the paper's sets.
+DEFAULT_SETS: dict[str, tuple[str, str]] = {
+    "tiny": ("tiny_hard_train", "tiny_hard_test"),
+    "full": ("ladder_llama_train", "ladder_llama_test"),
+}
+
+PROMPT_STYLES = ("instruct", "compact")
+
+
+@dataclass
+class VerifierNode:
+    """Verifier settings; mirrors ``ladder_integration.verify.VerifierConfig`` (same names and defaults).
+
+    ``mode``: ``derivative`` (numeric derivative at many points, the default),
+    ``paper`` (alias ``quadrature``: the paper's interval check) or
+    ``simplify`` (a slow baseline). ``timeout_s`` is a hard per-check limit
+    enforced by killing the worker process; ``workers=0`` means one per CPU;
+    ``memory_mb`` caps each worker's address space. The remaining fields tune
+    the derivative check (``points``, ``deriv_rtol``), the paper check
+    (``n_intervals``, ``interval_len``, ``domain``, ``rtol``, ``retries``,
+    ``attempt_timeout_s``) and definite integrals (``definite_rtol``). Keys
+    the installed verifier does not know are ignored when it is built.
+    """
+
+    mode: str = "derivative"
+    timeout_s: float = 2.0
+    workers: int = 0
+    memory_mb: int = 1024
+    spare_workers: int = 1
+    batch_size: int = 16
+    seed: int = 0
+    points: int = 48
+    deriv_rtol: float = 1e-6
+    n_intervals: int = 5
+    interval_len: float = 0.1
+    domain: list[float] = field(default_factory=lambda: [-10.0, 10.0])
+    rtol: float = 1e-2
+    retries: int = 3
+    attempt_timeout_s: float = 2.0
+    definite_rtol: float = 1e-8
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+@dataclass
+class IntegrationConfig:
+    """Config of the integration domain.
+
+    ``train_set``/``test_set`` name shipped problem sets (or paths to JSONL
+    files); ``"auto"`` picks ``tiny_hard_*`` for the tiny model and the paper's
+    ``ladder_llama_*`` sets otherwise. ``eval_sets`` are extra sets evaluated
+    alongside the test set. ``prompt_style`` is ``instruct`` (paper prompt),
+    ``compact`` (the tiny model's ``integrate(f, x)\\n``) or ``auto``.
+    ``variant_timeout_s`` bounds canonicalisation/validation of one variant;
+    ``max_problem_chars`` rejects longer variants as ``too_long``.
+    """
+
+    name: str = "integration"
+    train_set: str = AUTO
+    test_set: str = AUTO
+    eval_sets: list[str] = field(default_factory=list)
+    prompt_style: str = AUTO
+    verifier: VerifierNode = field(default_factory=VerifierNode)
+    variant_timeout_s: float = 2.0
+    max_problem_chars: int = 400
+
+
+def _scale(model_scale: str) -> str:
+    return "tiny" if model_scale == "tiny" else "full"
+
+
+def resolve_set(value: str, split: str, model_scale: str) -> str:
+    """The problem set name (or path) for ``split`` once ``"auto"`` is resolved."""
+    if split not in ("train", "test"):
+        raise ValueError(f"unknown split {split!r}; expected 'train' or 'test'")
+    if value != AUTO:
+        return value
+    train, test = DEFAULT_SETS[_scale(model_scale)]
+    return train if split == "train" else test
+
+
+def resolve_prompt_style(value: str, model_scale: str) -> str:
+    """``instruct`` or ``compact`` once ``"auto"`` is resolved; rejects unknown styles."""
+    if value == AUTO:
+        return "compact" if _scale(model_scale) == "tiny" else "instruct"
+    if value not in PROMPT_STYLES:
+        raise ValueError(f"unknown prompt_style {value!r}; expected one of {', '.join(PROMPT_STYLES)} or 'auto'")
+    return value
+
+
+def coerce_config(cfg: Any) -> IntegrationConfig:
+    """An :class:`IntegrationConfig` from ``None``, itself, a mapping or an OmegaConf ``DictConfig``.
+
+    Unknown keys raise ``ValueError`` naming them, so a typo in a YAML override
+    does not pass silently. Keys of the verifier node that this version does
+    not know are kept only if ``VerifierNode`` has them.
+    """
+    if cfg is None:
+        return IntegrationConfig()
+    if isinstance(cfg, IntegrationConfig):
+        return cfg
+    data = _to_plain(cfg)
+    if not isinstance(data, dict):
+        raise TypeError(f"integration config must be a mapping, got {type(cfg).__name__}")
+    known = {f.name for f in fields(IntegrationConfig)}
+    unknown = sorted(set(data) - known - {"_target_"})
+    if unknown:
+        raise ValueError(f"unknown integration config keys: {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
+    verifier_data = data.get("verifier") or {}
+    if isinstance(verifier_data, VerifierNode):
+        verifier = verifier_data
+    else:
+        vknown = {f.name for f in fields(VerifierNode)}
+        vunknown = sorted(set(verifier_data) - vknown)
+        if vunknown:
+            raise ValueError(f"unknown verifier config keys: {', '.join(vunknown)}; valid: {', '.join(sorted(vknown))}")
+        verifier = VerifierNode(**verifier_data)
+    kwargs = {k: v for k, v in data.items() if k in known and k != "verifier"}
+    if "eval_sets" in kwargs:
+        kwargs["eval_sets"] = list(kwargs["eval_sets"] or [])
+    return IntegrationConfig(verifier=verifier, **kwargs)
+
+
+def _to_plain(cfg: Any) -> Any:
+    """Convert a DictConfig (if OmegaConf is around) to plain containers without importing it eagerly."""
+    if isinstance(cfg, dict):
+        return {k: _to_plain(v) if isinstance(v, dict) else v for k, v in cfg.items()}
+    try:
+        from omegaconf import DictConfig, OmegaConf
+    except ImportError:  # pragma: no cover - omegaconf ships with ladder-core
+        return cfg
+    if isinstance(cfg, DictConfig):
+        return OmegaConf.to_container(cfg, resolve=True)
+    return cfg

@@ -1,0 +1,394 @@
+"""``IntegrationDomain``: the integration plugin's implementation of ``ladder_core.domain.Domain``.
+
+The class is glue: problems come from :mod:`ladder_integration.problem_sets`,
+prompts and variant replies from :mod:`ladder_integration.prompts`, answers
+from :mod:`ladder_integration.answer`, checks from
+:mod:`ladder_integration.verify`, canonical forms from
+:mod:`ladder_integration.variants` (which uses the safe parser). Constructing
+the domain is cheap: the verifier's worker pool and the reference-solver
+process start on first use, and :meth:`close` stops both.
+
+Time bounds. ``verify``/``verify_batch`` are bounded by the verifier's killable
+workers. ``validate_variant`` and ``canonical_form`` run the safe parser and
+``expression_to_text`` in this process (the verifier's pool runs only answer
+checks): the parser checks its input against
+:class:`~ladder_integration.parsing.limits.ParseLimits` (length, tokens, depth,
+size of numeric powers) before doing the work, and candidates longer than
+``max_problem_chars`` are rejected before parsing, so these calls take
+milliseconds; a validation slower than ``variant_timeout_s`` is still rejected
+(``timeout``), after the fact. ``reference_solvable`` runs SymPy's
+``integrate`` in a separate process that is killed on timeout.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from ladder_core.domain import Domain, DomainContext
+from ladder_core.records import (
+    Problem,
+    ProblemSetInfo,
+    TransformationMenu,
+    ValidatedVariant,
+    VariantProposal,
+    VariantRejection,
+    Verdict,
+    VerdictStatus,
+)
+from ladder_integration import problem_sets, prompts
+from ladder_integration.config import IntegrationConfig, coerce_config, resolve_prompt_style, resolve_set
+
+
+class IntegrationDomain(Domain):
+    """Indefinite and definite integrals in SymPy notation, checked numerically."""
+
+    name = "integration"
+
+    def __init__(self, cfg: IntegrationConfig | Any | None = None, context: DomainContext = DomainContext()) -> None:
+        self.cfg = coerce_config(cfg)
+        self.context = context
+        self.prompt_style = resolve_prompt_style(self.cfg.prompt_style, context.model_scale)
+        self._verifier: Any = None
+        self._verifier_lock = threading.Lock()
+        self._reference: _KillableWorker | None = None
+        self._reference_lock = threading.Lock()
+        self._parent_canonical: dict[str, str | None] = {}
+
+    # ------------------------------------------------------------ problems
+    def problem_sets(self) -> list[ProblemSetInfo]:
+        return problem_sets.available_problem_sets()
+
+    def load_problem_set(self, name: str) -> list[Problem]:
+        return problem_sets.load_problem_set(name)
+
+    def problem_set_name(self, split: str) -> str:
+        """The set (or path) that ``load_problems(split)`` reads, with ``"auto"`` resolved."""
+        value = self.cfg.train_set if split == "train" else self.cfg.test_set
+        return resolve_set(value, split, self.context.model_scale)
+
+    def load_problems(self, split: str) -> list[Problem]:
+        return problem_sets.load_problem_set(self.problem_set_name(split))
+
+    def eval_problem_sets(self) -> dict[str, list[Problem]]:
+        """The extra evaluation sets of the config, by name."""
+        return {name: problem_sets.load_problem_set(name) for name in self.cfg.eval_sets}
+
+    # ------------------------------------------------------------- solving
+    def solve_prompt(self, problem: Problem, style: str = "instruct") -> str:
+        """``style="auto"`` uses the config's resolved style (``self.prompt_style``)."""
+        if style in ("auto", "", None):
+            style = self.prompt_style
+        return prompts.solve_prompt(problem, style)
+
+    def extract_answer(self, completion: str) -> str | None:
+        from ladder_integration.answer import extract_answer
+
+        return extract_answer(completion)
+
+    def has_answer_format(self, completion: str) -> bool:
+        from ladder_integration.answer import has_answer_format
+
+        return has_answer_format(completion)
+
+    def _get_verifier(self) -> Any:
+        with self._verifier_lock:
+            if self._verifier is None:
+                from ladder_integration.verify import IntegrationVerifier
+
+                self._verifier = IntegrationVerifier(self.verifier_config())
+            return self._verifier
+
+    def verifier_config(self) -> Any:
+        """The ``VerifierConfig`` built from this domain's ``verifier`` node."""
+        from ladder_integration.verify import VerifierConfig
+
+        return VerifierConfig.from_mapping(self.cfg.verifier.to_dict())
+
+    def verify(self, problem: Problem, completion: str) -> Verdict:
+        start = time.perf_counter()
+        try:
+            return self._get_verifier().check(problem.text, completion)
+        except Exception as exc:  # the verifier should not raise; this keeps the RL loop alive if it does
+            return Verdict(VerdictStatus.ERROR, f"verifier failed: {type(exc).__name__}: {exc}"[:300],
+                           time.perf_counter() - start)
+
+    def verify_batch(self, problems: Sequence[Problem], completions: Sequence[str]) -> list[Verdict]:
+        if len(problems) != len(completions):
+            raise ValueError(f"{len(problems)} problems but {len(completions)} completions")
+        if not problems:
+            return []
+        try:
+            verdicts = self._get_verifier().check_batch([(p.text, c) for p, c in zip(problems, completions)])
+            if len(verdicts) == len(problems):
+                return list(verdicts)
+        except Exception:
+            pass
+        return [self.verify(p, c) for p, c in zip(problems, completions)]
+
+    # ------------------------------------------------------------ variants
+    def transformation_menu(self) -> TransformationMenu:
+        return prompts.TRANSFORMATION_MENU
+
+    def personas(self) -> Sequence[str]:
+        return prompts.PERSONAS
+
+    def variant_prompt(self, problem: Problem, transformations: Sequence[str], persona: str, n: int) -> str:
+        return prompts.variant_prompt(problem, transformations, persona, n)
+
+    def parse_variant_reply(self, reply: str) -> list[VariantProposal]:
+        return prompts.parse_variant_reply(reply)
+
+    def validate_variant(self, parent: Problem, candidate: VariantProposal) -> ValidatedVariant | VariantRejection:
+        try:
+            return self._validate(parent, candidate)
+        except Exception as exc:  # never raise inside tree building
+            return VariantRejection("error", f"{type(exc).__name__}: {exc}"[:300])
+
+    def _validate(self, parent: Problem, candidate: VariantProposal) -> ValidatedVariant | VariantRejection:
+        from ladder_integration.parsing import ParseError
+
+        text = candidate.text.strip() if isinstance(candidate.text, str) else ""
+        limit = self.cfg.max_problem_chars
+        if len(text) > limit:
+            return VariantRejection("too_long", f"{len(text)} characters (limit {limit})")
+        start = time.perf_counter()
+        try:
+            canonical, integrand, x = _canonical(text)
+        except ParseError as exc:
+            return VariantRejection("unparseable", getattr(exc, "reason", str(exc)))
+        elapsed = time.perf_counter() - start
+        if elapsed > self.cfg.variant_timeout_s:
+            # The parser's input limits keep this to milliseconds; anything slower is suspicious input.
+            return VariantRejection("timeout", f"canonical form took {elapsed:.2f} s")
+        if not integrand.has(x):
+            return VariantRejection("trivial", f"integrand {_short(str(integrand))} does not depend on x")
+        if len(canonical) > limit:
+            return VariantRejection("too_long", f"canonical form has {len(canonical)} characters (limit {limit})")
+        if canonical == self._canonical_of_parent(parent):
+            return VariantRejection("same_as_parent", canonical)
+        return ValidatedVariant(text=canonical, canonical=canonical)
+
+    def _canonical_of_parent(self, parent: Problem) -> str | None:
+        key = parent.text
+        if key in self._parent_canonical:
+            return self._parent_canonical[key]
+        try:
+            value: str | None = _canonical(key)[0]
+        except Exception:  # an unparseable parent cannot be equal to a parsed candidate
+            value = None
+        if len(self._parent_canonical) >= 10_000:
+            self._parent_canonical.clear()
+        self._parent_canonical[key] = value
+        return value
+
+    def canonical_form(self, problem: Problem) -> str:
+        """``integrate(<canonical integrand>, x)`` (limits kept for definite integrals); raw text if unparseable."""
+        try:
+            return _canonical(problem.text)[0]
+        except Exception:
+            return " ".join(problem.text.split())
+
+    def reference_solvable(self, problem: Problem, timeout_s: float) -> bool | None:
+        """Whether SymPy finds an elementary antiderivative (or a closed-form value) within ``timeout_s``.
+
+        Runs in a reused worker process that is killed on timeout; ``False``
+        on timeout, parse failure or a non-elementary result, ``None`` only
+        when the worker cannot be started.
+        """
+        with self._reference_lock:
+            if self._reference is None:
+                self._reference = _KillableWorker(memory_mb=max(int(self.cfg.verifier.memory_mb), 512))
+            try:
+                finished, result = self._reference.call(problem.text, timeout_s)
+            except _WorkerUnavailable:
+                return None
+        return bool(result) if finished else False
+
+    # ----------------------------------------------------------- lifecycle
+    def close(self) -> None:
+        with self._verifier_lock:
+            verifier, self._verifier = self._verifier, None
+        if verifier is not None:
+            try:
+                verifier.close()
+            except Exception:
+                pass
+        with self._reference_lock:
+            reference, self._reference = self._reference, None
+        if reference is not None:
+            reference.close()
+
+
+# ------------------------------------------------------------------ helpers
+
+
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+def _canonical(raw: str) -> tuple[str, Any, Any]:
+    """Canonical integral text, the integrand in ``x`` and ``x``; raises ``ParseError``."""
+    from ladder_integration.parsing import expression_to_text, parse_problem
+    from ladder_integration.variants import rename_to_x
+
+    problem = parse_problem(raw)
+    integrand, x = rename_to_x(problem.integrand, problem.var)
+    body = expression_to_text(integrand)
+    if problem.definite:
+        lo, hi = expression_to_text(problem.lower), expression_to_text(problem.upper)
+        return f"integrate({body}, (x, {lo}, {hi}))", integrand, x
+    return f"integrate({body}, x)", integrand, x
+
+
+# ------------------------------------------------------ reference solver
+
+
+ELEMENTARY_FUNCTIONS = frozenset({
+    "exp", "log", "sin", "cos", "tan", "cot", "sec", "csc", "asin", "acos", "atan", "acot", "asec", "acsc",
+    "sinh", "cosh", "tanh", "coth", "sech", "csch", "asinh", "acosh", "atanh", "acoth", "asech", "acsch", "Abs",
+})
+
+
+def _reference_job(raw: str) -> bool:
+    """In the worker: does ``sympy.integrate`` solve ``raw`` with an elementary result?"""
+    import sympy
+
+    from ladder_integration.parsing import parse_problem
+
+    try:
+        problem = parse_problem(raw)
+    except Exception:
+        return False
+    if problem.definite:
+        result = sympy.integrate(problem.integrand, (problem.var, problem.lower, problem.upper))
+        return (not result.has(sympy.Integral)) and not result.free_symbols and not result.has(sympy.nan, sympy.zoo)
+    result = sympy.integrate(problem.integrand, problem.var)
+    if result.has(sympy.Integral) or result.has(sympy.Piecewise):
+        return False
+    return all(type(f).__name__ in ELEMENTARY_FUNCTIONS for f in result.atoms(sympy.Function))
+
+
+def _worker_main(conn: Any, memory_mb: int) -> None:
+    """Child loop: answer jobs until told to stop; the parent kills it if a job runs too long."""
+    import os
+
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[name] = "1"
+    import sympy  # noqa: F401  (imported before "ready" so the first job's time limit covers only the job)
+
+    import ladder_integration.parsing  # noqa: F401
+
+    _limit_memory(memory_mb)
+    conn.send(("ready", None))
+    while True:
+        try:
+            job = conn.recv()
+        except EOFError:
+            return
+        if job is None:
+            return
+        try:
+            conn.send(("ok", _reference_job(job)))
+        except MemoryError:
+            conn.send(("ok", False))
+        except Exception as exc:  # SymPy may raise on odd input: count as not solved
+            conn.send(("error", f"{type(exc).__name__}: {exc}"[:200]))
+
+
+def _limit_memory(memory_mb: int) -> None:
+    """Cap the address space at current usage + ``memory_mb`` (a runaway integral raises MemoryError)."""
+    try:
+        import os
+        import resource
+
+        with open("/proc/self/statm") as fh:
+            current = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
+        limit = current + memory_mb * 2**20
+        _, hard = resource.getrlimit(resource.RLIMIT_AS)
+        if hard != resource.RLIM_INFINITY:
+            limit = min(limit, hard)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    except (ImportError, OSError, ValueError):  # pragma: no cover - non-Linux
+        pass
+
+
+class _WorkerUnavailable(RuntimeError):
+    pass
+
+
+class _KillableWorker:
+    """One child process reused across calls and replaced after a timeout (kill, not alarm).
+
+    Uses the ``forkserver`` start method where available (``spawn`` elsewhere)
+    so that the child never inherits the parent's threads or torch state.
+    """
+
+    STARTUP_TIMEOUT_S = 120.0
+
+    def __init__(self, memory_mb: int = 1024) -> None:
+        methods = multiprocessing.get_all_start_methods()
+        self._ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+        self._memory_mb = memory_mb
+        self._proc: Any = None
+        self._conn: Any = None
+
+    def _start(self) -> None:
+        parent, child = self._ctx.Pipe(duplex=True)
+        proc = self._ctx.Process(target=_worker_main, args=(child, self._memory_mb), daemon=True,
+                                 name="ladder-integration-reference")
+        proc.start()
+        child.close()
+        if not parent.poll(self.STARTUP_TIMEOUT_S):
+            _kill(proc)
+            raise _WorkerUnavailable("reference solver did not start")
+        try:
+            parent.recv()
+        except EOFError:
+            _kill(proc)
+            raise _WorkerUnavailable("reference solver died while starting") from None
+        self._proc, self._conn = proc, parent
+
+    def call(self, job: Any, timeout_s: float) -> tuple[bool, Any]:
+        """``(True, result)`` if the job finished in time, else ``(False, None)`` after killing the child."""
+        if self._proc is None or not self._proc.is_alive():
+            self._reset()
+            self._start()
+        try:
+            self._conn.send(job)
+            if self._conn.poll(max(0.0, timeout_s)):
+                status, value = self._conn.recv()
+                return True, value if status == "ok" else False
+        except (EOFError, OSError, BrokenPipeError):
+            self._reset()
+            return True, False  # the child died (memory limit): not solvable
+        self._reset()
+        return False, None
+
+    def _reset(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except OSError:
+                pass
+        if self._proc is not None:
+            _kill(self._proc)
+        self._proc = self._conn = None
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.is_alive():
+            try:
+                self._conn.send(None)
+                self._proc.join(1.0)
+            except (OSError, BrokenPipeError):
+                pass
+        self._reset()
+
+
+def _kill(proc: Any) -> None:
+    if proc.is_alive():
+        proc.kill()
+    proc.join(5.0)

@@ -1,0 +1,188 @@
+"""One check, in the current process and without a time limit: text in, Verdict out.
+
+This is what each worker process runs (the pool adds the hard time limit) and what
+benchmarks call directly. Parsed problems, their sample points, integrand values
+and definite-integral references are cached per problem, so a batch of answers to
+the same problem costs one answer parse and one vectorised evaluation each; an
+answer text seen before for the same problem costs a dictionary lookup.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import sympy
+from ladder_core.records import Verdict, VerdictStatus
+
+from ladder_integration.verify.config import VerifierConfig
+from ladder_integration.verify.numeric import UnsupportedExpression
+
+__all__ = ["verify_in_process", "clear_caches", "ProblemState"]
+
+
+@dataclass
+class ProblemState:
+    """Everything about one problem text that does not depend on the answer."""
+
+    problem: Any = None  # IntegralProblem
+    error: str = ""  # set when the problem itself cannot be checked
+    samples: Any = None  # derivative mode: SampleSet
+    reference: Any = None  # definite integrals: mpmath number
+
+
+_CACHE: "OrderedDict[tuple, ProblemState]" = OrderedDict()
+# Verdicts by (problem, config, answer text): a GRPO group often repeats an answer,
+# and every check here is deterministic.
+_VERDICTS: "OrderedDict[tuple, tuple[VerdictStatus, str]]" = OrderedDict()
+_MAX_CACHED_ANSWER_CHARS = 2000  # longer answers are refused by the parser anyway; don't hoard them
+
+
+def clear_caches() -> None:
+    """Forget all per-problem state and remembered verdicts (benchmarks measure cold checks)."""
+    _CACHE.clear()
+    _VERDICTS.clear()
+
+
+def _state_key(problem_text: str, config: VerifierConfig) -> tuple:
+    return (problem_text, config.mode, config.seed, config.points, config.real_tol, config.definite_dps)
+
+
+def _problem_state(problem_text: str, config: VerifierConfig) -> ProblemState:
+    key = _state_key(problem_text, config)
+    state = _CACHE.get(key)
+    if state is not None:
+        _CACHE.move_to_end(key)
+        return state
+    state = _build_state(problem_text, config)
+    _CACHE[key] = state
+    if len(_CACHE) > config.max_cached_problems:
+        _CACHE.popitem(last=False)
+    return state
+
+
+def _build_state(problem_text: str, config: VerifierConfig) -> ProblemState:
+    from ladder_integration.parsing import ParseError, parse_problem
+
+    try:
+        problem = parse_problem(problem_text)
+    except ParseError as exc:
+        return ProblemState(error=f"problem cannot be parsed: {exc.reason}")
+    state = ProblemState(problem=problem)
+    try:
+        if problem.definite:
+            from ladder_integration.verify.definite import ReferenceError_, definite_reference
+
+            try:
+                state.reference = definite_reference(problem.integrand, problem.var, problem.lower, problem.upper, config)
+            except ReferenceError_ as exc:
+                state.error = f"no reference value for the integral: {exc}"
+        elif config.mode == "derivative":
+            from ladder_integration.verify.derivative import sample_integrand
+
+            state.samples = sample_integrand(problem.integrand, problem.var, config, problem_text)
+    except UnsupportedExpression as exc:
+        state.error = f"integrand not supported by the verifier: {exc}"
+    return state
+
+
+def _verdict(status: VerdictStatus, reason: str, start: float) -> Verdict:
+    return Verdict(status=status, reason=reason, seconds=time.perf_counter() - start)
+
+
+def verify_in_process(problem: str, completion: str, config: VerifierConfig | None = None) -> Verdict:
+    """Check ``completion``'s ``<ANSWER>`` against ``problem`` here and now. Never raises."""
+    start = time.perf_counter()
+    config = config or VerifierConfig()
+    try:
+        return _check(problem, completion, config, start)
+    except MemoryError:
+        return _verdict(VerdictStatus.ERROR, "out of memory", start)
+    except RecursionError:
+        return _verdict(VerdictStatus.ERROR, "expression too deeply nested", start)
+    except Exception as exc:  # a verifier bug must cost one check, not a training run
+        return _verdict(VerdictStatus.ERROR, f"{type(exc).__name__}: {exc}", start)
+
+
+def _check(problem_text: str, completion: str, config: VerifierConfig, start: float) -> Verdict:
+    from ladder_integration.answer import extract_answer
+
+    if not isinstance(problem_text, str) or not isinstance(completion, str):
+        return _verdict(VerdictStatus.ERROR, "problem and completion must be strings", start)
+    answer_text = extract_answer(completion)
+    if answer_text is None:
+        return _verdict(VerdictStatus.UNPARSEABLE, "no <ANSWER> block", start)
+    state = _problem_state(problem_text, config)
+    if state.error:
+        return _verdict(VerdictStatus.ERROR, state.error, start)
+    key = (problem_text, config, answer_text)
+    known = _VERDICTS.get(key)
+    if known is not None:
+        return _verdict(known[0], known[1], start)
+    status, reason = _judge(state, answer_text, config)
+    if len(answer_text) <= _MAX_CACHED_ANSWER_CHARS:
+        _VERDICTS[key] = (status, reason)
+        if len(_VERDICTS) > config.max_cached_verdicts:
+            _VERDICTS.popitem(last=False)
+    return _verdict(status, reason, start)
+
+
+def _judge(state: ProblemState, answer_text: str, config: VerifierConfig) -> tuple[VerdictStatus, str]:
+    from ladder_integration.parsing import ParseError, parse_expression
+
+    prob = state.problem
+    var = prob.var
+    try:
+        # "+ C" is part of an antiderivative but a mistake in the value of a definite integral.
+        constants = () if prob.definite else ("C",)
+        answer = parse_expression(answer_text, variables=(var.name,), constants_of_integration=constants)
+    except ParseError as exc:
+        return VerdictStatus.UNPARSEABLE, exc.reason
+    try:
+        ok, reason = _dispatch(state, answer, config)
+    except UnsupportedExpression as exc:
+        return VerdictStatus.UNPARSEABLE, str(exc)
+    if ok is None:
+        return VerdictStatus.TIMEOUT, reason
+    return (VerdictStatus.CORRECT if ok else VerdictStatus.INCORRECT), reason
+
+
+def _dispatch(state: ProblemState, answer: sympy.Expr, config: VerifierConfig) -> tuple[bool | None, str]:
+    prob = state.problem
+    if prob.definite:
+        from ladder_integration.verify.definite import check_definite
+
+        return check_definite(state.reference, answer, prob.var, config)
+    if config.mode == "derivative":
+        from ladder_integration.verify.derivative import check_antiderivative
+
+        return check_antiderivative(state.samples, prob.integrand, prob.var, answer, config)
+    if config.mode == "paper":
+        from ladder_integration.verify.derivative import _rng
+        from ladder_integration.verify.paper import check_paper
+
+        rng = _rng(config.seed, prob.raw + "\x00" + str(answer))
+        return check_paper(prob.integrand, prob.var, answer, config, rng)
+    return _check_simplify(prob.integrand, prob.var, answer)
+
+
+def _check_simplify(integrand: sympy.Expr, var: sympy.Symbol, answer: sympy.Expr) -> tuple[bool, str]:
+    """The symbolic baseline: only for benchmarks (slow, and it misses equal forms)."""
+    residual = sympy.simplify(sympy.diff(answer, var) - integrand)
+    if residual == 0:
+        return True, "simplify(diff(F) - f) == 0"
+    return False, "simplify(diff(F) - f) != 0"
+
+
+def warm_up() -> None:
+    """Import the heavy modules and run one tiny evaluation (workers call this at start)."""
+    from ladder_integration.verify import definite, derivative, paper  # noqa: F401
+
+    x = sympy.Symbol("x")
+    with np.errstate(all="ignore"):
+        from ladder_integration.verify.numeric import evaluate
+
+        evaluate(sympy.sin(x) * x, x, np.linspace(0.1, 1, 4) + 0j)
