@@ -120,6 +120,7 @@ def train(ctx: RunContext) -> dict[str, Any]:
     _save_final(trainer, tokenizer, out / "final")
     summary = result.to_dict()
     summary["nodes"] = len(nodes)
+    summary["train_set"] = _set_name(ctx, "train")
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 
