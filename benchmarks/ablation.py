@@ -19,9 +19,15 @@ import argparse
 import json
 import shutil
 import statistics
+import sys
 import time
 from pathlib import Path
 from typing import Any
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # run as `python benchmarks/ablation.py` or via runpy: find the helper
+    sys.path.insert(0, str(HERE))
+from _report import write_json  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "ablation.json"
@@ -93,8 +99,7 @@ def main() -> None:
         print(json.dumps(row))
     table = summarise(rows)
     print(table)
-    RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"seeds": args.seeds, "overrides": args.overrides, "rows": rows}, indent=2))
+    write_json(RESULTS, {"seeds": args.seeds, "overrides": args.overrides, "rows": rows})
     if args.write_docs:
         plot(rows, ROOT / "docs" / "img" / "ablation.png")
         write_docs(table, args)

@@ -39,6 +39,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # run as `python benchmarks/X.py` or via runpy: find the helper
+    sys.path.insert(0, str(HERE))
+from _report import replace_markdown_section, write_json  # noqa: E402
+
 SECTION = "## Countdown verifier"
 BATCH = 64
 
@@ -170,21 +175,6 @@ def run_mode(items: list[dict[str, Any]], mode: str) -> dict[str, Any]:
     return result
 
 
-def replace_section(doc: Path, body: str) -> None:
-    lines = doc.read_text().splitlines() if doc.exists() else ["# Benchmarks", ""]
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == SECTION), None)
-    new = [SECTION, "", *body.strip("\n").splitlines(), ""]
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ["", *new]
-    else:
-        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
-        lines[start:end] = new
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text("\n".join(lines).rstrip("\n") + "\n")
-
-
 def render(results: dict[str, Any]) -> str:
     proc, inline, ablation = results["process"], results["inline"], results["value_only"]
     kinds = proc["by_kind"]
@@ -250,10 +240,9 @@ def main(argv: list[str] | None = None) -> int:
         "inline": run_mode(items, "inline"),
         "value_only": score(items, [value_only(i["problem"], i["completion"]) for i in items]),
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(args.out, results)
     if not args.no_doc:
-        replace_section(args.doc, render(results))
+        replace_markdown_section(args.doc, SECTION, render(results))
     print(json.dumps({k: results[k] for k in ("n_correct", "n_wrong")}))
     for name in ("process", "inline", "value_only"):
         r = results[name]

@@ -45,7 +45,6 @@ Run: ``python benchmarks/curriculum.py`` (writes ``benchmarks/results/curriculum
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -54,10 +53,13 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _path in (str(REPO), str(REPO / "benchmarks")):  # the checkout's ladder_core; the shared _report helper
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
 
 from ladder_core.difficulty import CurriculumConfig, CurriculumNode, CurriculumSampler, DynamicSampler  # noqa: E402
+
+from _report import replace_markdown_section, write_json  # noqa: E402
 
 SECTION = "## Curriculum (difficulty control)"
 CURVE_STRIDE = 5
@@ -314,23 +316,6 @@ def plot(results: dict, sim: SimConfig, path: Path) -> None:
     plt.close(fig)
 
 
-def write_section(doc: Path, body: str) -> None:
-    """Replace (or append) only this benchmark's section of a shared markdown file."""
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == SECTION), None)
-    new = [SECTION, "", *body.strip("\n").splitlines(), ""]
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ["", *new]
-    else:
-        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
-        lines[start:end] = new
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text("\n".join(lines).rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
@@ -381,7 +366,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     out = REPO / "benchmarks" / "results" / "curriculum.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
     payload = {
         "sim": asdict(sim), "curriculum": cur.to_dict(), "seeds": seeds, "seconds": round(elapsed, 1),
         "curve_stride": CURVE_STRIDE,  # curves: fraction of roots mastered after steps 1, 1+stride, ...
@@ -392,10 +376,10 @@ def main(argv: list[str] | None = None) -> int:
         "knob_sweep": [{"setting": label, "results": {n: {k: v for k, v in r.items() if not k.startswith("curve")}
                                                        for n, r in res.items()}} for label, res in knob_rows],
     }
-    out.write_text(json.dumps(payload, indent=1) + "\n")
+    write_json(out, payload, indent=1)
     plot(results, sim, REPO / "docs" / "img" / "curriculum_sim.png")
     body = docs_body(results, sim, cur, seeds, main_table, sweep_rows, knob_rows, elapsed)
-    write_section(REPO / "docs" / "benchmarks.md", body)
+    replace_markdown_section(REPO / "docs" / "benchmarks.md", SECTION, body)
     print(f"wrote {out.relative_to(REPO)}, docs/img/curriculum_sim.png, docs/benchmarks.md")
     return 0
 

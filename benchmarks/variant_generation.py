@@ -30,8 +30,10 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
-if str(REPO) not in sys.path:
-    sys.path.insert(0, str(REPO))
+for _path in (str(REPO), str(REPO / "benchmarks")):  # the checkout's ladder_core; the shared _report helper
+    if _path not in sys.path:
+        sys.path.insert(0, _path)
+from _report import replace_markdown_section, write_json  # noqa: E402
 
 SECTION = "## Variant generation"
 EMBEDDED = REPO / "plugins" / "integration" / "src" / "ladder_integration" / "tinymodel" / "weights"
@@ -97,7 +99,7 @@ def scripted_llm(roots: list, scale: float) -> dict[str, Any]:
     import random
     import re
 
-    from ladder_core.generation.testing import ScriptedTextGenerator
+    from ladder_core.testing.scripted_generator import ScriptedTextGenerator
     from ladder_core.records import Problem
     from ladder_core.testing.toy_domain import ToyDomain, ToyRulesGenerator
     from ladder_core.variants.llm_generator import LLMVariantGenerator
@@ -122,7 +124,7 @@ def tiny_model() -> tuple[Any, Any, str]:
     if (EMBEDDED / "config.json").exists():
         model = AutoModelForCausalLM.from_pretrained(EMBEDDED, dtype="float32").eval()
         return model, AutoTokenizer.from_pretrained(EMBEDDED), "embedded integration-tiny model"
-    from ladder_core.generation.testing import make_tiny_causal_lm
+    from ladder_core.testing.tiny_models import make_tiny_causal_lm
     from ladder_core.testing.toy_domain import ToyDomain, make_problems
 
     texts = [ToyDomain().variant_prompt(p, ["drop a number"], "a careful accountant", 10)
@@ -177,23 +179,6 @@ def batching_table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def write_section(doc: Path, body: str) -> None:
-    """Replace (or append) only this benchmark's section of the shared markdown file."""
-    text = doc.read_text() if doc.exists() else "# Benchmarks\n"
-    lines = text.splitlines()
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == SECTION), None)
-    new = [SECTION, "", *body.strip("\n").splitlines(), ""]
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ["", *new]
-    else:
-        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
-        lines[start:end] = new
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text("\n".join(lines).rstrip("\n") + "\n")
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--scale", type=float, default=1.0, help="multiply tree sizes (0.2 for a quick look)")
@@ -245,8 +230,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.no_write:
         return 0
     out = REPO / "benchmarks" / "results" / "variant_generation.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
+    write_json(out, results)
     best = max(batching, key=lambda r: r["prompts_per_s"])
     speedup = best["prompts_per_s"] / batching[0]["prompts_per_s"]
     body = "\n".join([
@@ -273,7 +257,7 @@ def main(argv: list[str] | None = None) -> int:
         "while other jobs loaded both cores, the same tiny model decoded 3-8x slower (OpenMP threads waiting "
         "on each other), hence `--threads 1` by default.",
     ])
-    write_section(REPO / "docs" / "benchmarks.md", body)
+    replace_markdown_section(REPO / "docs" / "benchmarks.md", SECTION, body)
     print(f"wrote {out.relative_to(REPO)} and the '{SECTION[3:]}' section of docs/benchmarks.md")
     return 0
 

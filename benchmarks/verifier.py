@@ -39,6 +39,11 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # run as `python benchmarks/X.py` or via runpy: find the helper
+    sys.path.insert(0, str(HERE))
+from _report import replace_markdown_section, write_json  # noqa: E402
+
 SECTION = "## Integration verifier"
 LIMIT_S = 2.0
 METHODS = ("derivative", "paper", "simplify")
@@ -179,21 +184,6 @@ def verifier_coverage(raws: list[str], workers: int) -> dict[str, Any]:
             "seconds": round(wall, 2), "limit_s": LIMIT_S * 5}
 
 
-def replace_section(doc: Path, body: str) -> None:
-    lines = doc.read_text().splitlines() if doc.exists() else ["# Benchmarks", ""]
-    start = next((i for i, ln in enumerate(lines) if ln.strip() == SECTION), None)
-    new = [SECTION, "", *body.strip("\n").splitlines(), ""]
-    if start is None:
-        while lines and not lines[-1].strip():
-            lines.pop()
-        lines += ["", *new]
-    else:
-        end = next((j for j in range(start + 1, len(lines)) if lines[j].startswith("## ")), len(lines))
-        lines[start:end] = new
-    doc.parent.mkdir(parents=True, exist_ok=True)
-    doc.write_text("\n".join(lines).rstrip("\n") + "\n")
-
-
 def render(results: dict[str, Any]) -> str:
     header = ("| method | checks/s | checks/CPU-s | p50 ms | p99 ms | max ms | false accepts | false rejects | "
               "timeouts |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -298,9 +288,8 @@ def main(argv: list[str] | None = None) -> int:
     print(body)
     if not args.no_write:
         out = REPO / "benchmarks" / "results" / "verifier.json"
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(results, indent=2) + "\n")
-        replace_section(REPO / "docs" / "benchmarks.md", body)
+        write_json(out, results)
+        replace_markdown_section(REPO / "docs" / "benchmarks.md", SECTION, body)
         print(f"\nwrote {out.relative_to(REPO)} and the '{SECTION[3:]}' section of docs/benchmarks.md", file=sys.stderr)
     return 0
 

@@ -11,25 +11,32 @@ from __future__ import annotations
 from typing import Any
 
 
-def pick_device(requested: str | None) -> str:
+def resolve_device(device: str | None) -> str:
+    """``auto``/``None``/empty -> ``cuda`` when available, else ``cpu``; anything else as given."""
+    if device in (None, "", "auto"):
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    return str(device)
+
+
+def resolve_dtype(dtype: Any) -> Any:
+    """A torch dtype from a config string (``bfloat16``, ``bf16``, ``float32``...); ``auto``/``None`` -> ``"auto"``.
+
+    Unknown names fail here with a clear message instead of deep inside ``from_pretrained``.
+    """
     import torch
 
-    if requested in (None, "auto"):
-        if torch.cuda.is_available():
-            return "cuda"
-        return "cpu"
-    return requested
-
-
-def torch_dtype(name: str | None) -> Any:
-    import torch
-
-    if name in (None, "auto"):
+    if dtype in (None, "", "auto"):
         return "auto"
-    try:
-        return getattr(torch, name)
-    except AttributeError:
-        raise ValueError(f"unknown dtype {name!r}; use float32, bfloat16 or float16") from None
+    if isinstance(dtype, torch.dtype):
+        return dtype
+    name = str(dtype).replace("torch.", "")
+    aliases = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
+    value = getattr(torch, aliases.get(name, name), None)
+    if not isinstance(value, torch.dtype):
+        raise ValueError(f"unknown dtype {dtype!r}; use bfloat16, float16, float32 or auto")
+    return value
 
 
 def load_tokenizer(name_or_path: str) -> Any:
@@ -47,11 +54,11 @@ def load_policy(model_cfg: Any, device: str | None = None) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM
 
     path = str(model_cfg.name_or_path)
-    kwargs: dict[str, Any] = {"dtype": torch_dtype(model_cfg.get("dtype"))}
+    kwargs: dict[str, Any] = {"dtype": resolve_dtype(model_cfg.get("dtype"))}
     if model_cfg.get("attn_implementation"):
         kwargs["attn_implementation"] = model_cfg.attn_implementation
     model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
-    model.to(pick_device(device))
+    model.to(resolve_device(device))
     tokenizer = load_tokenizer(path)
     if model.generation_config is not None and model.generation_config.pad_token_id is None:
         model.generation_config.pad_token_id = tokenizer.pad_token_id

@@ -13,9 +13,10 @@ import torch
 from omegaconf import OmegaConf
 
 from ladder_core.generation.hf import HFTextGenerator
-from ladder_core.generation.testing import ScriptedTextGenerator, make_tiny_causal_lm
 from ladder_core.plugins import PluginHost, create_plugin_manager
 from ladder_core.records import Problem, TransformationMenu
+from ladder_core.testing.scripted_generator import ScriptedTextGenerator
+from ladder_core.testing.tiny_models import make_tiny_causal_lm
 from ladder_core.testing.toy_domain import ToyDomain, make_problems, parse_numbers
 from ladder_core.variants import TreeBuilder, TreeConfig, read_rejections, resolve_generators
 from ladder_core.variants.llm_generator import PAPER_TEMPERATURES, LLMVariantGenerator, sample_transformations

@@ -24,6 +24,8 @@ import warnings
 from collections.abc import Sequence
 from typing import Any
 
+from ladder_core.models import resolve_device, resolve_dtype
+
 logger = logging.getLogger(__name__)
 
 
@@ -31,31 +33,6 @@ def derive_seed(*parts: object) -> int:
     """A 63-bit seed from any parts, stable across processes (unlike ``hash``)."""
     digest = hashlib.sha256("|".join(map(str, parts)).encode()).digest()
     return int.from_bytes(digest[:8], "big") & ((1 << 63) - 1)
-
-
-def resolve_device(device: str | None) -> str:
-    """``auto``/``None`` -> ``cuda`` when available, else ``cpu``."""
-    if device in (None, "", "auto"):
-        import torch
-
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return str(device)
-
-
-def resolve_dtype(dtype: Any) -> Any:
-    """A torch dtype from a config string (``bfloat16``, ``float32``, ``auto``...)."""
-    import torch
-
-    if dtype in (None, "", "auto"):
-        return "auto"
-    if isinstance(dtype, torch.dtype):
-        return dtype
-    name = str(dtype).replace("torch.", "")
-    aliases = {"bf16": "bfloat16", "fp16": "float16", "half": "float16", "fp32": "float32", "float": "float32"}
-    value = getattr(torch, aliases.get(name, name), None)
-    if not isinstance(value, torch.dtype):
-        raise ValueError(f"unknown dtype {dtype!r}; use bfloat16, float16, float32 or auto")
-    return value
 
 
 class HFTextGenerator:

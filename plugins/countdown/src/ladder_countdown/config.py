@@ -4,14 +4,18 @@ Plain dataclasses with OmegaConf-compatible field types: the same class is the
 structured config in Hydra's ConfigStore (``ladder +domain=countdown
 domain.verifier.timeout_s=0.5``) and a typed object in scripts and tests.
 :func:`coerce_config` accepts ``None``, a dataclass, a mapping or a
-``DictConfig`` and rejects unknown keys by name, so a typo in an override
-fails instead of being ignored. Imports only the standard library.
+``DictConfig`` and rejects unknown keys by name (through the core's
+:func:`ladder_core.config_nodes.coerce_node`), so a typo in an override fails
+instead of being ignored. Imports only the standard library and that
+stdlib-only core module.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
+
+from ladder_core.config_nodes import coerce_node
 
 AUTO = "auto"
 PROMPT_STYLES = ("instruct", "compact")
@@ -104,37 +108,13 @@ def resolve_prompt_style(value: str, model_scale: str) -> str:
     return value
 
 
-def _node(cls: type, data: Any, where: str) -> Any:
-    if isinstance(data, cls):
-        return data
-    data = dict(data or {})
-    known = {f.name for f in fields(cls)}
-    unknown = sorted(set(data) - known)
-    if unknown:
-        raise ValueError(f"unknown {where} config keys: {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
-    return cls(**data)
-
-
 def coerce_config(cfg: Any) -> CountdownConfig:
     """A validated :class:`CountdownConfig` from ``None``, itself, a mapping or an OmegaConf ``DictConfig``."""
     if cfg is None:
         return CountdownConfig()
-    if isinstance(cfg, CountdownConfig):
-        config = cfg
-    else:
-        data = _to_plain(cfg)
-        if not isinstance(data, dict):
-            raise TypeError(f"countdown config must be a mapping, got {type(cfg).__name__}")
-        data = {k: v for k, v in data.items() if k != "_target_"}
-        known = {f.name for f in fields(CountdownConfig)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown countdown config keys: {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
-        data["verifier"] = _node(VerifierNode, data.get("verifier"), "countdown verifier")
-        data["generator"] = _node(GeneratorNode, data.get("generator"), "countdown generator")
-        if "eval_sets" in data:
-            data["eval_sets"] = list(data["eval_sets"] or [])
-        config = CountdownConfig(**data)
+    config = coerce_node(CountdownConfig, cfg, where="countdown")
+    if not isinstance(cfg, CountdownConfig):
+        config.eval_sets = list(config.eval_sets or [])
     if config.name != "countdown":
         raise ValueError(f"the countdown domain's config must have name 'countdown', got {config.name!r}")
     if config.verifier.mode not in VERIFIER_MODES:
@@ -144,16 +124,3 @@ def coerce_config(cfg: Any) -> CountdownConfig:
     if config.verifier.workers < 1:
         raise ValueError("verifier.workers must be at least 1")
     return config
-
-
-def _to_plain(cfg: Any) -> Any:
-    """Plain containers from a DictConfig, importing OmegaConf only when one is passed."""
-    if isinstance(cfg, dict):
-        return dict(cfg)
-    try:
-        from omegaconf import DictConfig, OmegaConf
-    except ImportError:  # pragma: no cover - omegaconf ships with ladder-core
-        return cfg
-    if isinstance(cfg, DictConfig):
-        return OmegaConf.to_container(cfg, resolve=True)
-    return cfg

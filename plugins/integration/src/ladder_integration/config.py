@@ -6,13 +6,16 @@ scripts and tests. Values of ``"auto"`` are resolved against the run's
 :class:`~ladder_core.domain.DomainContext` (tiny embedded model or a real one)
 by the helpers below, never at import time.
 
-This module imports only the standard library.
+This module imports only the standard library and the stdlib-only
+:mod:`ladder_core.config_nodes`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from typing import Any
+
+from ladder_core.config_nodes import coerce_node
 
 AUTO = "auto"
 
@@ -110,44 +113,10 @@ def resolve_prompt_style(value: str, model_scale: str) -> str:
 def coerce_config(cfg: Any) -> IntegrationConfig:
     """An :class:`IntegrationConfig` from ``None``, itself, a mapping or an OmegaConf ``DictConfig``.
 
-    Unknown keys raise ``ValueError`` naming them, so a typo in a YAML override
-    does not pass silently. Keys of the verifier node that this version does
-    not know are kept only if ``VerifierNode`` has them.
+    Unknown keys (top level or in the verifier node) raise ``ValueError``
+    naming them, so a typo in a YAML override does not pass silently.
     """
-    if cfg is None:
-        return IntegrationConfig()
-    if isinstance(cfg, IntegrationConfig):
-        return cfg
-    data = _to_plain(cfg)
-    if not isinstance(data, dict):
-        raise TypeError(f"integration config must be a mapping, got {type(cfg).__name__}")
-    known = {f.name for f in fields(IntegrationConfig)}
-    unknown = sorted(set(data) - known - {"_target_"})
-    if unknown:
-        raise ValueError(f"unknown integration config keys: {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
-    verifier_data = data.get("verifier") or {}
-    if isinstance(verifier_data, VerifierNode):
-        verifier = verifier_data
-    else:
-        vknown = {f.name for f in fields(VerifierNode)}
-        vunknown = sorted(set(verifier_data) - vknown)
-        if vunknown:
-            raise ValueError(f"unknown verifier config keys: {', '.join(vunknown)}; valid: {', '.join(sorted(vknown))}")
-        verifier = VerifierNode(**verifier_data)
-    kwargs = {k: v for k, v in data.items() if k in known and k != "verifier"}
-    if "eval_sets" in kwargs:
-        kwargs["eval_sets"] = list(kwargs["eval_sets"] or [])
-    return IntegrationConfig(verifier=verifier, **kwargs)
-
-
-def _to_plain(cfg: Any) -> Any:
-    """Convert a DictConfig (if OmegaConf is around) to plain containers without importing it eagerly."""
-    if isinstance(cfg, dict):
-        return {k: _to_plain(v) if isinstance(v, dict) else v for k, v in cfg.items()}
-    try:
-        from omegaconf import DictConfig, OmegaConf
-    except ImportError:  # pragma: no cover - omegaconf ships with ladder-core
-        return cfg
-    if isinstance(cfg, DictConfig):
-        return OmegaConf.to_container(cfg, resolve=True)
-    return cfg
+    config = coerce_node(IntegrationConfig, cfg, where="integration")
+    if cfg is not None and not isinstance(cfg, IntegrationConfig):
+        config.eval_sets = list(config.eval_sets or [])
+    return config

@@ -281,6 +281,7 @@ def _worker_main(conn: Any, memory_mb: int) -> None:
     import sympy  # noqa: F401  (imported before "ready" so the first job's time limit covers only the job)
 
     import ladder_integration.parsing  # noqa: F401
+    from ladder_integration.verify.workers import _limit_memory  # the verifier workers' cap, shared
 
     _limit_memory(memory_mb)
     conn.send(("ready", None))
@@ -297,23 +298,6 @@ def _worker_main(conn: Any, memory_mb: int) -> None:
             conn.send(("ok", False))
         except Exception as exc:  # SymPy may raise on odd input: count as not solved
             conn.send(("error", f"{type(exc).__name__}: {exc}"[:200]))
-
-
-def _limit_memory(memory_mb: int) -> None:
-    """Cap the address space at current usage + ``memory_mb`` (a runaway integral raises MemoryError)."""
-    try:
-        import os
-        import resource
-
-        with open("/proc/self/statm") as fh:
-            current = int(fh.read().split()[0]) * os.sysconf("SC_PAGE_SIZE")
-        limit = current + memory_mb * 2**20
-        _, hard = resource.getrlimit(resource.RLIMIT_AS)
-        if hard != resource.RLIM_INFINITY:
-            limit = min(limit, hard)
-        resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
-    except (ImportError, OSError, ValueError):  # pragma: no cover - non-Linux
-        pass
 
 
 class _WorkerUnavailable(RuntimeError):
