@@ -140,11 +140,9 @@ def test_no_key_no_authorization_header(serve, monkeypatch):
 def test_requests_run_concurrently_up_to_the_limit(serve):
     server = serve(delay=0.2)
     gen = client(server, max_concurrency=4)
-    start = time.monotonic()
     out = gen.generate([f"q{i}" for i in range(8)], temperature=1.0, max_new_tokens=5)
-    elapsed = time.monotonic() - start
+    # Four requests were in flight at once (a wall-clock bound would be flaky on a loaded CI box).
     assert len(out) == 8 and server.max_inflight == 4
-    assert elapsed < 8 * 0.2 * 0.75, f"not concurrent: {elapsed:.2f}s"
 
 
 def test_transient_errors_are_retried(serve):

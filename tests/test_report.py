@@ -402,7 +402,7 @@ def test_plots_off_and_unresolvable_config(tmp_path: Path) -> None:
     from omegaconf import OmegaConf
 
     run_dir = make_run_dir(tmp_path, stages=("baseline", "evaluate"))
-    cfg = OmegaConf.create({"model": {"name": "tiny", "name_or_path": "${ladder_embedded:integration-tiny}"},
+    cfg = OmegaConf.create({"model": {"name": "tiny", "name_or_path": "${oc.env:LADDER_TEST_SURELY_UNSET_VARIABLE}"},
                             "domain": {"name": "toy"}, "report": {"plots": False}})
     r = build_report(run_dir, cfg)
     assert r["model"] == {"name": "tiny", "name_or_path": "/opt/ladder/tiny-model"}  # resolved from config.yaml
