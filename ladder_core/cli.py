@@ -36,6 +36,11 @@ def run(cfg: Any, host: PluginHost | None = None) -> dict[str, Any]:
 
 def main() -> None:
     """Console entry point."""
+    import os
+
+    # OpenMP's default busy-waiting makes torch on a shared CPU several times slower (measured: 9.3 s
+    # against 1.1 s a step for the tiny model); must be set before torch loads.
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     import hydra
 
     host = get_host()

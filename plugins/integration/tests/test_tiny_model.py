@@ -1,0 +1,127 @@
+"""The shipped tiny calculus model: loads offline, speaks the compact format, solves unseen easy integrals.
+
+The accuracy threshold is the one stated in ``MODEL_CARD.md`` (clearly below
+the measured value, so CPU nondeterminism cannot make the test flaky).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from ladder_integration.tinymodel import WEIGHTS_DIR
+from ladder_integration.tinymodel import grammar
+from ladder_integration.tinymodel.problem_sets import DATA_DIR, TEST_SET, TRAIN_SET, hard_term_sets, to_records
+
+#: Greedy accuracy the shipped model must reach on the 40 held-out easy problems (see MODEL_CARD.md).
+EASY_GREEDY_THRESHOLD = 0.70
+N_EASY = 40
+
+pytestmark = pytest.mark.timeout(120)
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(WEIGHTS_DIR, local_files_only=True)
+
+
+@pytest.fixture(scope="module")
+def model():
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    torch.set_num_threads(1)
+    m = AutoModelForCausalLM.from_pretrained(WEIGHTS_DIR, local_files_only=True)
+    m.eval()
+    return m
+
+
+@pytest.fixture(scope="module")
+def verifier():
+    from ladder_integration.verify import IntegrationVerifier, VerifierConfig
+
+    v = IntegrationVerifier(VerifierConfig())
+    yield v
+    v.close()
+
+
+def test_weights_dir_holds_a_complete_model():
+    names = {p.name for p in WEIGHTS_DIR.iterdir()}
+    for required in ("config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json",
+                     "generation_config.json", "MODEL_CARD.md"):
+        assert required in names, f"{required} missing from {WEIGHTS_DIR}"
+    config = json.loads((WEIGHTS_DIR / "config.json").read_text())
+    assert config["architectures"] == ["LlamaForCausalLM"]
+    assert config["tie_word_embeddings"] is True
+
+
+def test_model_is_small_llama(model, tokenizer):
+    from transformers import LlamaForCausalLM
+
+    assert isinstance(model, LlamaForCausalLM)
+    n = sum(p.numel() for p in model.parameters())
+    assert 2_000_000 < n < 6_000_000
+    assert model.config.vocab_size == len(tokenizer)
+    assert model.config.eos_token_id == tokenizer.eos_token_id
+
+
+def test_prompt_tokenization_adds_nothing(tokenizer):
+    """A trainer calling ``tokenizer(prompt)`` gets exactly the ids training saw: no BOS, no EOS."""
+    prompt = grammar.prompt_for("integrate(3*x**2 + sin(2*x), x)")
+    with_default = tokenizer(prompt)["input_ids"]
+    assert with_default == tokenizer(prompt, add_special_tokens=False)["input_ids"]
+    assert tokenizer.bos_token_id not in with_default and tokenizer.eos_token_id not in with_default
+    assert tokenizer.decode(with_default) == prompt
+    assert tokenizer.pad_token is not None and tokenizer.padding_side == "left"
+    tags = tokenizer("<ANSWER>x</ANSWER>", add_special_tokens=False)["input_ids"]
+    assert len(tags) == 3, "answer tags are single tokens"
+    assert tokenizer.decode(tags + [tokenizer.eos_token_id], skip_special_tokens=True) == "<ANSWER>x</ANSWER>"
+
+
+def test_model_card_states_the_tested_threshold():
+    card = (WEIGHTS_DIR / "MODEL_CARD.md").read_text()
+    found = re.search(r"test threshold[^0-9]*([0-9.]+)\s*%", card, re.IGNORECASE)
+    assert found, "MODEL_CARD.md must state the test threshold"
+    assert float(found.group(1)) / 100 == pytest.approx(EASY_GREEDY_THRESHOLD)
+
+
+def test_heldout_easy_sample_is_deterministic_and_out_of_pretraining():
+    sets = grammar.heldout_easy_term_sets(N_EASY)
+    assert sets == grammar.heldout_easy_term_sets(N_EASY)
+    assert len({grammar.term_key(t) for t in sets}) == N_EASY
+    assert all(grammar.is_pretraining_integrand(t) for t in sets)
+
+
+def test_greedy_accuracy_on_heldout_easy_problems(model, tokenizer, verifier):
+    from ladder_integration.tinymodel.evaluate import generate
+
+    table = grammar.AntiderivativeTable(timeout_s=10)
+    examples = grammar.build_examples(grammar.heldout_easy_term_sets(N_EASY), table)
+    # The verifier accepts every SymPy reference and rejects a wrong answer: the check below can fail.
+    refs = verifier.check_batch([(e.problem, e.completion) for e in examples])
+    assert all(v.correct for v in refs), [v.reason for v in refs if not v.correct]
+    assert not verifier.check(examples[0].problem, grammar.completion_for(f"2*({examples[0].antiderivative})")).correct
+
+    completions = [c[0] for c in generate(model, tokenizer, [e.prompt for e in examples])]
+    verdicts = verifier.check_batch([(e.problem, c) for e, c in zip(examples, completions)])
+    accuracy = sum(v.correct for v in verdicts) / len(verdicts)
+    wrong = [(e.problem, c) for e, c, v in zip(examples, completions, verdicts) if not v.correct]
+    assert accuracy >= EASY_GREEDY_THRESHOLD, f"greedy accuracy {accuracy:.2f}; wrong: {wrong[:5]}"
+
+
+def test_shipped_hard_sets_match_the_generator():
+    train, test = hard_term_sets()
+    for name, sets in ((TRAIN_SET, train), (TEST_SET, test)):
+        path = DATA_DIR / f"{name}.jsonl"
+        shipped = [json.loads(line) for line in path.read_text().splitlines()]
+        expected = to_records(name, [grammar.build_example(t, None) for t in sets])
+        assert shipped == expected
+    assert len(train) == 16 and len(test) == 100
+    assert not {grammar.term_key(t) for t in train} & {grammar.term_key(t) for t in test}
+    # Every hard problem has a product that pre-training never showed.
+    assert all(any(b.held_out for _, b in t) for t in train + test)
+    assert not any(b.held_out for b in grammar.easy_base_terms())
