@@ -33,6 +33,7 @@ from torch.utils.data import Sampler
 from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 
+from ladder_core.difficulty.dynamic_sampling import DynamicSamplingStats
 from ladder_core.training.rewards import ScoredBatch
 
 log = logging.getLogger(__name__)
@@ -144,19 +145,6 @@ class CurriculumRepeatSampler(Sampler[int]):
 
 
 @dataclass
-class DynamicSamplingCounters:
-    groups: int = 0
-    zero_variance: int = 0
-    replaced: int = 0
-    dropped: int = 0
-    extra_rounds: int = 0
-    extra_generations: int = 0  # completions generated for replacements
-
-    def to_dict(self) -> dict[str, int]:
-        return dict(self.__dict__)
-
-
-@dataclass
 class TrainingMonitor:
     """Observer of every scored batch: feeds the curriculum, keeps per-step statistics."""
 
@@ -248,7 +236,7 @@ class LadderGRPOTrainer(GRPOTrainer):
         self.ladder_prompts_per_step = prompts_per_step
         self.ladder_dynamic = dynamic_sampling
         self.ladder_budget = replacement_budget
-        self.ladder_counters = DynamicSamplingCounters()
+        self.ladder_counters = DynamicSamplingStats()
         self._ladder_warned_multi = False
         super().__init__(*args, **kwargs)
         self.ladder_row_of = {row["node_id"]: i for i, row in enumerate(self.train_dataset)}
@@ -279,7 +267,8 @@ class LadderGRPOTrainer(GRPOTrainer):
                 self._ladder_warned_multi = True
             return output
         bad = zero_variance_groups(rewards, group)
-        self.ladder_counters.groups += len(inputs) // group
+        self.ladder_counters.batches += 1
+        self.ladder_counters.groups_seen += len(inputs) // group
         self.ladder_counters.zero_variance += len(bad)
         tried: set[str] = {row["node_id"] for row in inputs}
         rounds = 0
@@ -291,6 +280,7 @@ class LadderGRPOTrainer(GRPOTrainer):
             tried.update(candidates)
             repl_inputs = [self.train_dataset[self.ladder_row_of[i]] for i in candidates for _ in range(group)]
             self.ladder_counters.extra_rounds += 1
+            self.ladder_counters.extra_groups += len(candidates)
             self.ladder_counters.extra_generations += len(repl_inputs)
             repl = super()._generate_and_score_completions(repl_inputs)
             repl_rewards = list(self.ladder_monitor.last_local_rewards)
@@ -313,7 +303,7 @@ class LadderGRPOTrainer(GRPOTrainer):
             output["completion_mask"][rows] = 0
             output["advantages"] = output["advantages"].clone()
             output["advantages"][rows] = 0.0
-            self.ladder_counters.dropped += len(bad)
+            self.ladder_counters.dropped_unreplaced += len(bad)
         if "num_items_in_batch" in output:
             total = output["completion_mask"].sum()
             output["num_items_in_batch"] = self.accelerator.gather(total).sum() if torch.is_tensor(total) else total
@@ -324,7 +314,7 @@ class LadderCallback(TrainerCallback):
     """Writes ``log.jsonl``, tells observer plugins, saves curriculum state, and stops TTRL early."""
 
     def __init__(self, *, stage: str, log_path: Path | None, monitor: TrainingMonitor, curriculum: Any,
-                 counters: Callable[[], DynamicSamplingCounters], on_step: Callable[[int, dict[str, Any]], None]
+                 counters: Callable[[], DynamicSamplingStats], on_step: Callable[[int, dict[str, Any]], None]
                  | None = None, stop_when_watched_solved: bool = False) -> None:
         self.stage = stage
         self.log_path = log_path
@@ -354,7 +344,7 @@ class LadderCallback(TrainerCallback):
             "depth_reward": self.monitor.pop_step_stats(),
             "depth_success": {str(k): v for k, v in self.curriculum.depth_success().items()},
             "roots_mastered": len(self.curriculum.mastered_roots()),
-            "dynamic": self.counters().to_dict(),
+            "dynamic": self.counters().as_dict(),
             "seconds": round(time.monotonic() - self.started, 2),
         }
         if self.log_path is not None and state.is_world_process_zero:
@@ -367,17 +357,18 @@ class LadderCallback(TrainerCallback):
         ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if ckpt.is_dir() and state.is_world_process_zero:
             (ckpt / CURRICULUM_STATE_FILE).write_text(json.dumps(
-                {"curriculum": self.curriculum.state_dict(), "dynamic": self.counters().to_dict()}))
+                {"curriculum": self.curriculum.state_dict(), "dynamic": self.counters().as_dict()}))
 
 
-def restore_curriculum(checkpoint: Path, curriculum: Any, counters: DynamicSamplingCounters) -> bool:
+def restore_curriculum(checkpoint: Path, curriculum: Any, counters: DynamicSamplingStats) -> bool:
     path = checkpoint / CURRICULUM_STATE_FILE
     if not path.exists():
         return False
     state = json.loads(path.read_text())
     curriculum.load_state_dict(state["curriculum"])
     for key, value in state.get("dynamic", {}).items():
-        setattr(counters, key, value)
+        if key in counters.__dataclass_fields__:
+            setattr(counters, key, value)
     return True
 
 

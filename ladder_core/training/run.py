@@ -167,7 +167,7 @@ def train_on_nodes(
         seconds=round(seconds, 2),
         reward_first=rewards[0] if rewards else None,
         reward_last=rewards[-1] if rewards else None,
-        dynamic_sampling=trainer.ladder_counters.to_dict(),
+        dynamic_sampling=trainer.ladder_counters.as_dict(),
         reward_failures=reward.stats.failures + reward.stats.crashed_batches,
         reward_checks=reward.stats.checks,
         final_depth_success={str(k): v for k, v in curriculum.depth_success().items()},
