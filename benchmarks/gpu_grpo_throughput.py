@@ -116,7 +116,7 @@ def run_mode(mode: str, model_dir: str, steps: int, prompts: int, group: int, to
         monitor = TrainingMonitor(curriculum=curriculum, depth_of={})
         trainer = LadderGRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=dataset,
                                     processing_class=tokenizer, callbacks=[Timer()], curriculum=curriculum,
-                                    monitor=monitor, prompts_per_step=prompts, dynamic_sampling=False)
+                                    monitor=monitor, dynamic_sampling=False)
     trainer.train()
     timed = times[1:]  # drop the warm-up step
     completions = prompts * group

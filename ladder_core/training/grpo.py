@@ -229,11 +229,10 @@ def splice_rows(base: dict[str, Any], repl: dict[str, Any], base_rows: list[int]
 class LadderGRPOTrainer(GRPOTrainer):
     """``GRPOTrainer`` with a curriculum sampler and dynamic sampling (see module docstring)."""
 
-    def __init__(self, *args: Any, curriculum: Any, monitor: TrainingMonitor, prompts_per_step: int,
+    def __init__(self, *args: Any, curriculum: Any, monitor: TrainingMonitor,
                  dynamic_sampling: bool = True, replacement_budget: int = 2, **kwargs: Any) -> None:
         self.ladder_curriculum = curriculum
         self.ladder_monitor = monitor
-        self.ladder_prompts_per_step = prompts_per_step
         self.ladder_dynamic = dynamic_sampling
         self.ladder_budget = replacement_budget
         self.ladder_counters = DynamicSamplingStats()

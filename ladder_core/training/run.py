@@ -134,7 +134,6 @@ def train_on_nodes(
         peft_config=_peft(cfg),
         curriculum=curriculum,
         monitor=monitor,
-        prompts_per_step=int(cfg.trainer.prompts_per_step),
         dynamic_sampling=bool(cfg.curriculum.dynamic_sampling),
         replacement_budget=int(cfg.curriculum.replacement_budget),
     )
