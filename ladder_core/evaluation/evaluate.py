@@ -71,12 +71,13 @@ def evaluate(
     *,
     label: str = "evaluate",
     progress: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Sample ``settings.samples`` completions per problem, verify them, and write results and a summary.
 
     ``generate(prompts, n=, temperature=, max_new_tokens=)`` returns ``n``
     completions per prompt (a :class:`ladder_core.generation.TextGenerator`'s
-    ``generate``). Returns the summary written to ``summary.json``.
+    ``generate``). ``extra`` fields are added to the summary. Returns the summary written to ``summary.json``.
     """
     from tqdm.auto import tqdm
 
@@ -126,6 +127,7 @@ def evaluate(
     ordered = [by_id[p.id] for p in problems if p.id in by_id]
     summary = summarise(ordered, settings)
     summary["seconds"] = round(time.monotonic() - start, 2)
+    summary.update(extra or {})
     (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
 

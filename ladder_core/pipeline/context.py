@@ -68,7 +68,10 @@ class RunContext:
         return load_policy(_Cfg(model_cfg), device=str(self.cfg.trainer.get("device", "auto")))
 
     def text_generator(self, model: Any, tokenizer: Any) -> Any:
-        """The evaluation/TTRL sampler: vLLM when the trainer uses it, else batched transformers."""
+        """The evaluation/TTRL sampler: batched transformers ``generate`` on the policy in memory.
+
+        (vLLM serves training rollouts through TRL; evaluation does not start a second vLLM engine.)
+        """
         from ladder_core.generation.hf import HFTextGenerator
 
         model.eval()

@@ -29,11 +29,9 @@ def _evaluate(ctx: RunContext, stage: str, trained: bool) -> dict[str, Any]:
     generator = ctx.text_generator(model, tokenizer)
     fmt = ctx.prompt_format
     problems = ctx.test_problems()
-    summary = evaluate(ctx.domain, problems, generator.generate, lambda p: fmt.text(ctx.domain, p),
-                       EvalSettings.from_config(ctx.cfg), ctx.stage_dir(stage), label=stage)
-    summary["problem_set"] = _set_name(ctx, "test")
-    (ctx.stage_dir(stage) / "summary.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    return evaluate(ctx.domain, problems, generator.generate, lambda p: fmt.text(ctx.domain, p),
+                    EvalSettings.from_config(ctx.cfg), ctx.stage_dir(stage), label=stage,
+                    extra={"problem_set": problems[0].source if problems else ""})
 
 
 def baseline(ctx: RunContext) -> dict[str, Any]:
