@@ -68,6 +68,9 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "ablation")
     parser.add_argument("--overrides", nargs="*", default=[])
     parser.add_argument("--no-ttrl", action="store_true")
+    parser.add_argument("--ttrl-seeds", type=int, nargs="*", default=None,
+                        help="run TTRL on top of the adaptive arm only for these seeds (default: every seed); "
+                             "TTRL is the longest stage on a CPU")
     parser.add_argument("--write-docs", action="store_true")
     args = parser.parse_args()
     rows = []
@@ -76,7 +79,8 @@ def main() -> None:
         seed_dir = args.out / f"seed{seed}"
         t0 = time.monotonic()
         adaptive_dir = seed_dir / "adaptive"
-        stages = ["baseline", "variants", "train", "evaluate"] + ([] if args.no_ttrl else ["ttrl"]) + ["report"]
+        with_ttrl = not args.no_ttrl and (args.ttrl_seeds is None or seed in args.ttrl_seeds)
+        stages = ["baseline", "variants", "train", "evaluate"] + (["ttrl"] if with_ttrl else []) + ["report"]
         report = run_arm(adaptive_dir, [*common, "curriculum.mode=adaptive"], stages)
         row: dict[str, Any] = {"seed": seed, "base_pass@1": pass1(adaptive_dir, "baseline"),
                                "base_greedy": greedy(adaptive_dir, "baseline"),
@@ -160,6 +164,10 @@ def write_docs(table: str, args: argparse.Namespace) -> None:
     text = path.read_text() if path.exists() else "# Results\n"
     start, end = "<!-- ablation:start -->", "<!-- ablation:end -->"
     cmd = f"python benchmarks/ablation.py --seeds {' '.join(map(str, args.seeds))}"
+    if args.no_ttrl:
+        cmd += " --no-ttrl"
+    elif args.ttrl_seeds is not None:
+        cmd += " --ttrl-seeds " + " ".join(map(str, args.ttrl_seeds))
     if args.overrides:
         cmd += " --overrides " + " ".join(args.overrides)
     block = f"{start}\nCommand: `{cmd} --write-docs`\n\n{table}\n\n![ablation](img/ablation.png)\n{end}"

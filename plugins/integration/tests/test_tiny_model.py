@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 
 import pytest
 
@@ -125,3 +126,20 @@ def test_shipped_hard_sets_match_the_generator():
     # Every hard problem has a product that pre-training never showed.
     assert all(any(b.held_out for _, b in t) for t in train + test)
     assert not any(b.held_out for b in grammar.easy_base_terms())
+
+
+def test_exposure_stage_shows_the_families_but_never_a_hard_problem():
+    from ladder_integration.tinymodel.train import TrainConfig, exposure_term_sets
+
+    cfg = TrainConfig(out=Path("unused"), exposure_n=3000)
+    sets = exposure_term_sets(cfg)
+    assert len(sets) == 3000
+    terms = [b for t in sets for _, b in t]
+    share = sum(b.held_out for b in terms) / len(terms)
+    assert 0.03 < share < 0.08, share
+    assert {b.rung for b in terms if b.held_out} == {3, 4}
+    train, test = hard_term_sets()
+    assert not {grammar.term_key(t) for t in sets} & {grammar.term_key(t) for t in train + test}
+    # Stage 1's mix is unchanged by the exposure option: the default weights draw no held-out product.
+    assert grammar.sample_easy_term_sets(500, 3) == grammar.sample_easy_term_sets(500, 3, weights=grammar.EASY_WEIGHTS)
+    assert all(grammar.is_pretraining_integrand(t) for t in grammar.sample_easy_term_sets(2000, 3))

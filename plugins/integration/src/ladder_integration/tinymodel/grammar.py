@@ -19,8 +19,14 @@ exponent, replace ``a*x`` by ``x``) between it and a single ``g``.
 * rare (pre-training, about 0.5% of terms): rung 2, ``x*g(a*x)`` (a 2..5)
   and ``x**2*g(x)``, so the first rung below the hard problems is partly in
   reach of the base model;
-* held out (never in pre-training): rungs 3 and 4, ``x**2*g(a*x)`` (a 2..5)
+* held out of pre-training proper: rungs 3 and 4, ``x**2*g(a*x)`` (a 2..5)
   and ``x**3*g(a*x)`` (a 1..5). The hard problem sets are built from these.
+  ``train.py``'s short second stage ("exposure", :func:`exposure_weights`)
+  shows them about 100 times each, so that the base model solves about 1%
+  of the hard problems: the LADDER paper's starting point. A model that has
+  never seen a family samples it never, and RL cannot reinforce what the
+  policy never samples (measured: 0 of 64 samples on every rung-3 problem,
+  and 0% after 200 GRPO steps on the variant tree).
 
 Only our own generated expressions are ever handed to SymPy here: this module
 never sees model output.
@@ -288,9 +294,24 @@ def _coefficient(rng: random.Random, p_one: float = 0.25) -> int:
     return rng.choice(COEFFICIENTS)
 
 
-def sample_easy_base(rng: random.Random) -> BaseTerm:
-    kinds = list(EASY_WEIGHTS)
-    kind = rng.choices(kinds, weights=[EASY_WEIGHTS[k] for k in kinds])[0]
+def exposure_weights(held_out_share: float) -> dict[str, float]:
+    """``EASY_WEIGHTS`` plus the held-out products (rungs 3 and 4) at ``held_out_share`` of all terms.
+
+    Used by the tiny model's short second training stage (``train.py``,
+    ``--exposure-*``): a base model that has seen a hard family a handful of
+    times solves it about 1% of the time, the regime of the LADDER paper's
+    base models; one that has never seen it solves it never, and no amount of
+    RL on variants can find what the policy never samples.
+    """
+    weights = {k: v * (1.0 - held_out_share) for k, v in EASY_WEIGHTS.items()}
+    weights["held_out"] = held_out_share
+    return weights
+
+
+def sample_easy_base(rng: random.Random, weights: dict[str, float] | None = None) -> BaseTerm:
+    weights = weights or EASY_WEIGHTS
+    kinds = list(weights)
+    kind = rng.choices(kinds, weights=[weights[k] for k in kinds])[0]
     if kind == "power":
         return BaseTerm("power", rng.choice(EASY_POWERS))
     if kind == "recip":
@@ -299,19 +320,23 @@ def sample_easy_base(rng: random.Random) -> BaseTerm:
         return rng.choice(_RUNG1)
     if kind == "rung2":
         return rng.choice(_RUNG2)
+    if kind == "held_out":
+        return rng.choice(_HELD_OUT)
     return BaseTerm(kind, 0, rng.choice(EASY_RATES))
 
 
 _RUNG1 = product_terms(1)
 _RUNG2 = product_terms(2)
+_HELD_OUT = [t for t in product_terms() if t.held_out]
 
 
-def sample_easy_terms(rng: random.Random, max_terms: int = 3, min_terms: int = 1) -> list[tuple[int, BaseTerm]]:
+def sample_easy_terms(rng: random.Random, max_terms: int = 3, min_terms: int = 1,
+                      weights: dict[str, float] | None = None) -> list[tuple[int, BaseTerm]]:
     """1-3 distinct easy base terms with non-zero integer coefficients."""
     n = rng.choices(range(min_terms, max_terms + 1), weights=[(3, 4, 3)[i - 1] for i in range(min_terms, max_terms + 1)])[0]
     chosen: list[BaseTerm] = []
     while len(chosen) < n:
-        t = sample_easy_base(rng)
+        t = sample_easy_base(rng, weights)
         if t not in chosen:
             chosen.append(t)
     return [(_coefficient(rng), t) for t in chosen]
@@ -350,7 +375,7 @@ def term_key(terms: Sequence[tuple[int, BaseTerm]]) -> frozenset:
 
 
 def sample_easy_term_sets(n: int, seed: int, *, min_terms: int = 1, exclude: Iterable[frozenset] = (),
-                          max_tries_factor: int = 20) -> list[TermSet]:
+                          max_tries_factor: int = 20, weights: dict[str, float] | None = None) -> list[TermSet]:
     """``n`` distinct easy integrands (as term sets) from ``seed``, skipping keys in ``exclude``."""
     rng = random.Random(seed)
     seen = set(exclude)
@@ -358,7 +383,7 @@ def sample_easy_term_sets(n: int, seed: int, *, min_terms: int = 1, exclude: Ite
     tries = 0
     while len(out) < n and tries < n * max_tries_factor:
         tries += 1
-        terms = tuple(sample_easy_terms(rng, min_terms=min_terms))
+        terms = tuple(sample_easy_terms(rng, min_terms=min_terms, weights=weights))
         key = term_key(terms)
         if key in seen:
             continue

@@ -9,9 +9,18 @@ should not.
 
 Pipeline: easy examples from the grammar (hard families held out) ->
 byte-level BPE tokenizer -> ``LlamaForCausalLM`` -> AdamW with warmup and
-cosine decay, bf16 autocast, loss on answer tokens only -> safetensors +
-tokenizer + generation config -> evaluation on held-out easy items, the tiny
-hard sets and the difficulty-rung probes (``eval_results.json``).
+cosine decay, bf16 autocast, loss on answer tokens only (stage 1, 3,000
+steps) -> stage 2, "exposure": 400 more steps on a fresh easy sample in which
+the hard families make up 5% of terms (about 100 sightings of each of the 36
+held-out products, in new combinations; never a
+hard problem's own integrand), so the base model starts near 1% on the hard
+sets as the paper's base models do -> safetensors + tokenizer + generation
+config -> evaluation on held-out easy items, the tiny hard sets and the
+difficulty-rung probes (``training_summary.json``).
+
+``--init-from DIR`` skips stage 1 and continues from saved weights (this is
+how stage 2 of the shipped weights was run, on the stage-1 weights the same
+defaults had produced); ``--exposure-steps 0`` stops after stage 1.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from dataclasses import asdict, dataclass  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 from ladder_integration.tinymodel import grammar  # noqa: E402
-from ladder_integration.tinymodel.problem_sets import hard_examples, rung_probes  # noqa: E402
+from ladder_integration.tinymodel.problem_sets import hard_examples, hard_term_sets, rung_probes  # noqa: E402
 
 
 @dataclass
@@ -64,6 +73,15 @@ class TrainConfig:
     eval: bool = True
     log_every: int = 100
     data_cache: str = ""
+    # Stage 2, "exposure": a short continuation on a fresh easy sample in
+    # which the held-out products (rungs 3-4) appear rarely (grammar.exposure_weights).
+    exposure_steps: int = 400
+    exposure_share: float = 0.05
+    exposure_n: int = 26_000
+    exposure_lr: float = 5e-4
+    exposure_warmup: int = 20
+    exposure_seed: int = 1
+    init_from: str = ""
 
 
 # ------------------------------------------------------------------ data
@@ -132,6 +150,27 @@ def collate(encoded: Sequence[tuple[list[int], int]], idx: Sequence[int], pad_id
         mask[row, :len(seq)] = 1
         labels[row, plen:len(seq)] = torch.tensor(seq[plen:])
     return ids, mask, labels
+
+
+def exposure_term_sets(cfg: TrainConfig) -> list[grammar.TermSet]:
+    """Stage-2 integrands: the easy mix with held-out products (rungs 3-4) at ``exposure_share`` of terms.
+
+    The held-out easy samples and every tiny hard problem (train roots and
+    test set) are excluded as whole integrands, so the test set stays unseen:
+    the model meets the families, never the problems.
+    """
+    test_sets = grammar.heldout_easy_term_sets()
+    eval_sets = grammar.sample_easy_term_sets(cfg.n_eval_easy, grammar.EVAL_EASY_SEED,
+                                              exclude=[grammar.term_key(t) for t in test_sets])
+    train_roots, test_problems = hard_term_sets()
+    reserved = [grammar.term_key(t) for t in test_sets + eval_sets + train_roots + test_problems]
+    return grammar.sample_easy_term_sets(cfg.exposure_n, cfg.seed * 1000 + cfg.exposure_seed, exclude=reserved,
+                                         weights=grammar.exposure_weights(cfg.exposure_share))
+
+
+def make_exposure_data(cfg: TrainConfig, table: grammar.AntiderivativeTable) -> list[grammar.Example]:
+    """Examples for :func:`exposure_term_sets` (antiderivatives from ``table``)."""
+    return grammar.build_examples(exposure_term_sets(cfg), table, workers=cfg.data_workers)
 
 
 # ----------------------------------------------------------------- model
@@ -244,15 +283,17 @@ def evaluate(model, tokenizer, easy_eval, table, k: int) -> dict:
     return results
 
 
-def run(cfg: TrainConfig) -> dict:
-    import torch
+def _easy_eval_set(n_eval_easy: int, table) -> list[grammar.Example]:
+    test_sets = grammar.heldout_easy_term_sets()
+    eval_sets = grammar.sample_easy_term_sets(n_eval_easy, grammar.EVAL_EASY_SEED,
+                                              exclude=[grammar.term_key(t) for t in test_sets])
+    return grammar.build_examples(eval_sets, table)
 
+
+def _pretrain(cfg: TrainConfig, summary: dict):
+    """Stage 1: data, tokenizer, model from a config, training on the easy mix."""
     from ladder_integration.tinymodel.tokenizer import check_roundtrip, train_tokenizer
 
-    torch.set_num_threads(cfg.threads)
-    random.seed(cfg.seed)
-    torch.manual_seed(cfg.seed)
-    summary: dict = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}}
     t0 = time.time()
     cache = Path(cfg.data_cache) if cfg.data_cache else None
     if cache is not None and cache.exists():
@@ -278,6 +319,49 @@ def run(cfg: TrainConfig) -> dict:
     summary["parameters"] = sum(p.numel() for p in model.parameters())
     print(f"model: {summary['parameters']:,} parameters, vocab {len(tokenizer)}", flush=True)
     summary.update(train_loop(cfg, model, encoded, tokenizer.pad_token_id))
+    return model, tokenizer, easy_eval, table
+
+
+def _expose(cfg: TrainConfig, model, tokenizer, table, summary: dict) -> None:
+    """Stage 2: continue on the exposure mix (rare rung 3-4 products) with its own short schedule."""
+    from dataclasses import replace
+
+    t0 = time.time()
+    examples = make_exposure_data(cfg, table)
+    n_held_out = sum(1 for e in examples for _, t in e.terms if t.held_out)
+    n_terms = sum(len(e.terms) for e in examples)
+    print(f"exposure data: {len(examples)} examples, {n_held_out} held-out (rung 3-4) terms of {n_terms} "
+          f"in {time.time() - t0:.0f} s", flush=True)
+    stage = replace(cfg, steps=cfg.exposure_steps, lr=cfg.exposure_lr, warmup=cfg.exposure_warmup,
+                    seed=cfg.seed * 1000 + cfg.exposure_seed)
+    model.train()
+    result = train_loop(stage, model, encode(tokenizer, examples), tokenizer.pad_token_id)
+    summary["exposure"] = {"examples": len(examples), "held_out_terms": n_held_out, "terms": n_terms,
+                           "data_seconds": round(time.time() - t0 - result["train_seconds"], 1), **result}
+
+
+def run(cfg: TrainConfig) -> dict:
+    import torch
+
+    torch.set_num_threads(cfg.threads)
+    random.seed(cfg.seed)
+    torch.manual_seed(cfg.seed)
+    summary: dict = {"config": {k: (str(v) if isinstance(v, Path) else v) for k, v in asdict(cfg).items()}}
+    if cfg.init_from:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(cfg.init_from)
+        model = AutoModelForCausalLM.from_pretrained(cfg.init_from)
+        table = grammar.AntiderivativeTable()
+        easy_eval = _easy_eval_set(cfg.n_eval_easy, table)
+        previous = Path(cfg.init_from) / "training_summary.json"
+        if previous.exists():
+            summary["stage1"] = {k: v for k, v in json.loads(previous.read_text()).items() if k != "eval"}
+        summary["parameters"] = sum(p.numel() for p in model.parameters())
+    else:
+        model, tokenizer, easy_eval, table = _pretrain(cfg, summary)
+    if cfg.exposure_steps > 0:
+        _expose(cfg, model, tokenizer, table, summary)
     model.eval()
     save(cfg.out, model, tokenizer)
     summary["hardware"] = f"{platform.machine()} CPU, torch threads {cfg.threads}, torch {torch.__version__}"
