@@ -154,7 +154,7 @@ def easy_base_terms() -> list[BaseTerm]:
 
 
 def held_out_base_terms() -> list[BaseTerm]:
-    """Products never seen in pre-training (rung 3 and 4)."""
+    """Products held out of pre-training proper (rungs 3 and 4; only the exposure stage shows them)."""
     return [t for t in product_terms() if t.held_out]
 
 

@@ -2,8 +2,9 @@
 
 Hard problems are ``c * x**k * g(a*x)`` on a held-out rung (k = 2 with a in
 2..5, or k = 3 with a in 1..5; g one of sin, cos, exp, exp(-.)), half of them
-plus one easy term. None of these products occurs in the tiny model's
-pre-training, so the base model is near zero on them; the easier variants a
+plus one easy term. These products occur in the tiny model's training only
+in its short exposure stage (about 100 times each, never as one of these
+problems), so the base model solves about 1% of them; the easier variants a
 programmatic generator makes (lower the exponent, replace ``a*x`` by ``x``,
 set the coefficient to 1, split the sum, drop a factor) lead down to rung 2
 (``x*g(a*x)``, ``x**2*g(x)``: rare in pre-training, partly in reach), rung 1
@@ -85,8 +86,8 @@ def rung_probes(table: AntiderivativeTable | None = None) -> dict[str, list[Exam
     """Single products with coefficient 1, grouped by rung (see :mod:`grammar`).
 
     Rung 1 is common in pre-training, rung 2 rare (about 0.5% of terms),
-    rungs 3 and 4 absent: the base model's scores here show the difficulty
-    gradient that a variant tree walks up.
+    rungs 3 and 4 only in the exposure stage: the base model's scores here
+    show the difficulty gradient that a variant tree walks up.
     """
     def make(k: int, rates: Sequence[int]) -> list[TermSet]:
         return [((1, BaseTerm(kind, k, a)),) for kind in TRANSCENDENTAL for a in rates]
