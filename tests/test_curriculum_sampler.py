@@ -14,7 +14,9 @@ from ladder_core.difficulty import (
     nodes_from_records,
 )
 
-CFG = CurriculumConfig(root_probe_rate=0.0, decay=1.0)
+# The mechanics below are written against an explicit band (0.2) and hard weight (0.05), not
+# the shipped defaults, so that "two failed groups" is clearly out of reach.
+CFG = CurriculumConfig(root_probe_rate=0.0, decay=1.0, band_low=0.2, hard_weight=0.05)
 
 
 def forest(roots=2, branching=3, depth=2):
