@@ -143,3 +143,22 @@ def test_exposure_stage_shows_the_families_but_never_a_hard_problem():
     # Stage 1's mix is unchanged by the exposure option: the default weights draw no held-out product.
     assert grammar.sample_easy_term_sets(500, 3) == grammar.sample_easy_term_sets(500, 3, weights=grammar.EASY_WEIGHTS)
     assert all(grammar.is_pretraining_integrand(t) for t in grammar.sample_easy_term_sets(2000, 3))
+
+
+def test_training_command_runs_both_stages_and_saves_a_loadable_model(tmp_path):
+    """The one-command recipe, shrunk: stage 1, the exposure stage, save, reload with from_pretrained."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    from ladder_integration.tinymodel.train import main
+
+    out = tmp_path / "tiny"
+    main(["--out", str(out), "--n-easy", "300", "--steps", "3", "--warmup", "1", "--batch-size", "8",
+          "--hidden", "32", "--layers", "1", "--heads", "2", "--intermediate", "64", "--data-workers", "1",
+          "--exposure-steps", "2", "--exposure-n", "100", "--exposure-warmup", "1", "--threads", "1", "--no-eval"])
+    summary = json.loads((out / "training_summary.json").read_text())
+    assert summary["n_train_examples"] == 300 and len(summary["log"]) == 1
+    assert summary["exposure"]["examples"] == 100 and summary["exposure"]["held_out_terms"] > 0
+    model = AutoModelForCausalLM.from_pretrained(out)
+    tokenizer = AutoTokenizer.from_pretrained(out)
+    assert model.config.num_hidden_layers == 1
+    assert tokenizer("integrate(x, x)\n")["input_ids"]
