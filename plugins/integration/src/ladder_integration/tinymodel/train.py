@@ -85,13 +85,23 @@ class TrainConfig:
 
 
 # ------------------------------------------------------------------ data
+def reserved_easy_term_sets(n_eval_easy: int) -> tuple[list[grammar.TermSet], list[grammar.TermSet]]:
+    """The two held-out easy samples no stage trains on: the test sample and the evaluation set.
+
+    The test sample is what tests/test_tiny_model.py uses; the evaluation set
+    (seed ``EVAL_EASY_SEED``) is drawn without it.
+    """
+    test_sets = grammar.heldout_easy_term_sets()
+    eval_sets = grammar.sample_easy_term_sets(n_eval_easy, grammar.EVAL_EASY_SEED,
+                                              exclude=[grammar.term_key(t) for t in test_sets])
+    return test_sets, eval_sets
+
+
 def make_data(cfg: TrainConfig) -> tuple[list[grammar.Example], list[grammar.Example], grammar.AntiderivativeTable]:
     """Training examples (held-out samples and all hard families excluded) and the easy evaluation set."""
     table = grammar.AntiderivativeTable()
     table.ensure(grammar.easy_base_terms() + grammar.held_out_base_terms())
-    test_sets = grammar.heldout_easy_term_sets()  # what tests/test_tiny_model.py uses
-    eval_sets = grammar.sample_easy_term_sets(cfg.n_eval_easy, grammar.EVAL_EASY_SEED,
-                                              exclude=[grammar.term_key(t) for t in test_sets])
+    test_sets, eval_sets = reserved_easy_term_sets(cfg.n_eval_easy)
     reserved = [grammar.term_key(t) for t in test_sets + eval_sets]
     train_sets = grammar.sample_easy_term_sets(cfg.n_easy, cfg.seed, exclude=reserved)
     assert all(grammar.is_pretraining_integrand(t) for t in train_sets), "a held-out family leaked into pre-training"
@@ -159,9 +169,7 @@ def exposure_term_sets(cfg: TrainConfig) -> list[grammar.TermSet]:
     test set) are excluded as whole integrands, so the test set stays unseen:
     the model meets the families, never the problems.
     """
-    test_sets = grammar.heldout_easy_term_sets()
-    eval_sets = grammar.sample_easy_term_sets(cfg.n_eval_easy, grammar.EVAL_EASY_SEED,
-                                              exclude=[grammar.term_key(t) for t in test_sets])
+    test_sets, eval_sets = reserved_easy_term_sets(cfg.n_eval_easy)
     train_roots, test_problems = hard_term_sets()
     reserved = [grammar.term_key(t) for t in test_sets + eval_sets + train_roots + test_problems]
     return grammar.sample_easy_term_sets(cfg.exposure_n, cfg.seed * 1000 + cfg.exposure_seed, exclude=reserved,
@@ -284,10 +292,7 @@ def evaluate(model, tokenizer, easy_eval, table, k: int) -> dict:
 
 
 def _easy_eval_set(n_eval_easy: int, table) -> list[grammar.Example]:
-    test_sets = grammar.heldout_easy_term_sets()
-    eval_sets = grammar.sample_easy_term_sets(n_eval_easy, grammar.EVAL_EASY_SEED,
-                                              exclude=[grammar.term_key(t) for t in test_sets])
-    return grammar.build_examples(eval_sets, table)
+    return grammar.build_examples(reserved_easy_term_sets(n_eval_easy)[1], table)
 
 
 def _pretrain(cfg: TrainConfig, summary: dict):
@@ -380,10 +385,7 @@ def evaluate_saved(path: Path, k: int = 8, threads: int = 2, n_eval_easy: int = 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     table = grammar.AntiderivativeTable()
-    test_sets = grammar.heldout_easy_term_sets()
-    eval_sets = grammar.sample_easy_term_sets(n_eval_easy, grammar.EVAL_EASY_SEED,
-                                              exclude=[grammar.term_key(t) for t in test_sets])
-    easy_eval = grammar.build_examples(eval_sets, table)
+    easy_eval = _easy_eval_set(n_eval_easy, table)
     tokenizer = AutoTokenizer.from_pretrained(path)
     model = AutoModelForCausalLM.from_pretrained(path)
     return evaluate(model, tokenizer, easy_eval, table, k)
