@@ -118,6 +118,7 @@ def run_ttrl(ctx: Any) -> dict[str, Any]:
                               per_root=settings.variants_per_problem, exclude=own.rejection_reason, progress=False)
         keep = [problem.id] if settings.train_on_problem else []
         nodes, counts = own.filter_nodes(nodes, keep_roots=keep)
+        _write_training_nodes(tree_dir / "training_nodes.jsonl", nodes)  # what was trained on, for audits
         steps, steps_to_solve, policy = 0, None, model
         if nodes:
             result, trainer = train_on_nodes(ctx.cfg, ctx.domain, nodes, model, tokenizer, tree_dir, stage="ttrl",
@@ -157,6 +158,12 @@ def run_ttrl(ctx: Any) -> dict[str, Any]:
     }
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _write_training_nodes(path: Path, nodes: list[Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("".join(json.dumps({"id": n.id, "parent_id": n.parent_id, "depth": n.depth, "text": n.text}) + "\n"
+                            for n in nodes))
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
