@@ -102,3 +102,27 @@ def test_counts_round_trip_and_merge():
 def test_unparseable_text_never_raises(bad):
     d = Decontaminator(SumDomain(), {"test": TEST})
     assert d.match(Problem("x", bad)) is None or d.match(Problem("x", bad)).set_name == "test"
+
+
+def test_the_published_llama_split_has_overlapping_roots_named_at_start_up(capsys):
+    """The paper's 10/100 split: two roots verbatim in the test set, a third written with the terms swapped."""
+    pytest.importorskip("ladder_integration")
+    from types import SimpleNamespace
+
+    from omegaconf import OmegaConf
+
+    from ladder_core.domain import DomainContext
+    from ladder_core.pipeline.stages import warn_overlapping_roots
+    from ladder_integration.domain import IntegrationDomain
+
+    domain = IntegrationDomain(None, DomainContext(model_scale="full"))
+    for keep in (False, True):
+        cfg = OmegaConf.create({"pipeline": {"stages": ["train"]},
+                                "decontamination": {"keep_overlapping_roots": keep}})
+        ctx = SimpleNamespace(cfg=cfg, domain=domain, train_problems=lambda: domain.load_problems("train"))
+        warn_overlapping_roots(ctx)  # type: ignore[arg-type]
+        err = capsys.readouterr().err
+        assert "3 training root(s) are evaluation problems" in err
+        assert "ladder_llama_train/001 (= test ladder_llama_test/001)" in err
+        assert ("kept" in err) == keep and ("removed from training" in err) == (not keep)
+    domain.close()

@@ -66,6 +66,22 @@ def _keep_overlapping_roots(ctx: RunContext) -> bool:
     return bool((ctx.cfg.get("decontamination") or {}).get("keep_overlapping_roots", False))
 
 
+def warn_overlapping_roots(ctx: RunContext) -> None:
+    """At start-up: name the training roots that are evaluation problems, and what happens to them."""
+    import sys
+
+    if "variants" not in ctx.cfg.pipeline.stages and "train" not in ctx.cfg.pipeline.stages:
+        return
+    keep = _keep_overlapping_roots(ctx)
+    _, counts = decontaminator(ctx).split_roots(ctx.train_problems(), keep=keep)
+    if counts.overlapping_roots:
+        names = ", ".join(f"{r['root_id']} (= {r['set']} {r['problem_id']})" for r in counts.overlapping_roots)
+        action = ("kept (decontamination.keep_overlapping_roots=true: reproduction of the published split; the "
+                  "report labels it)" if keep else "removed from training")
+        print(f"ladder: warning: {len(counts.overlapping_roots)} training root(s) are evaluation problems: {names}; "
+              f"{action}", file=sys.stderr)
+
+
 # --------------------------------------------------------------------- variants
 def variants(ctx: RunContext) -> dict[str, Any]:
     """Variant trees of the training problems, decontaminated (resumable: nodes are appended as accepted)."""
