@@ -48,7 +48,7 @@ def test_weights_restored_bit_identical_after_real_grpo(tmp_path, host, model_di
     nodes = [TrainingNode(p.id, None, 0, p.id, p.text) for p in make_problems("r", 3, seed=5)]
     cfg.trainer.learning_rate = 0.05  # big steps so that any leak would show
     _, trainer = train_on_nodes(cfg, ToyDomain(), nodes, model, tokenizer, tmp_path / "t", stage="ttrl",
-                                max_steps=2, resume=False, save_checkpoints=False)
+                                max_steps=1, resume=False, save_checkpoints=False)
     policy = trainer.model
     assert hasattr(policy, "unload") == lora
     import torch
@@ -106,7 +106,9 @@ def test_ttrl_trains_on_variants_only_and_reports_a_control(tmp_path, host, mode
 
 
 def test_train_on_problem_is_labelled_and_continual_adaptation_runs(tmp_path, host, model_dir):
-    report, lines = _run(tmp_path, host, model_dir, "ttrl.train_on_problem=true", "ttrl.reset_weights=false")
+    report, lines = _run(tmp_path, host, model_dir, "ttrl.train_on_problem=true", "ttrl.reset_weights=false",
+                         "ttrl.max_problems=1", "ttrl.max_steps=1")
+    assert len(lines) == 1
     assert all(line["trained_on_problem"] is True for line in lines)
     assert report["ttrl"]["reset_weights"] is False
     assert "NOT the authors' protocol" in report["ttrl"]["protocol"]
