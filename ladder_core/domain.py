@@ -72,7 +72,11 @@ class Domain(abc.ABC):
 
     @abc.abstractmethod
     def load_problems(self, split: str) -> list[Problem]:
-        """Problems for ``split`` (``"train"`` or ``"test"``) as chosen by the domain config."""
+        """Problems for ``split`` (``"train"``, ``"validation"`` or ``"test"``) as chosen by the domain config.
+
+        A domain without a validation split returns ``[]`` or raises ``ValueError``
+        for ``"validation"``; tuning then has nothing but the test set, and says so.
+        """
 
     # ----------------------------------------------------------------- solving
     @abc.abstractmethod
