@@ -117,7 +117,7 @@ def test_the_published_llama_split_has_overlapping_roots_named_at_start_up(capsy
 
     domain = IntegrationDomain(None, DomainContext(model_scale="full"))
     for keep in (False, True):
-        cfg = OmegaConf.create({"pipeline": {"stages": ["train"]},
+        cfg = OmegaConf.create({
                                 "decontamination": {"keep_overlapping_roots": keep}})
         ctx = SimpleNamespace(cfg=cfg, domain=domain, train_problems=lambda: domain.load_problems("train"))
         warn_overlapping_roots(ctx)  # type: ignore[arg-type]

@@ -86,7 +86,7 @@ def _run(tmp_path, host, model_dir, *extra):
 
 def test_ttrl_trains_on_variants_only_and_reports_a_control(tmp_path, host, model_dir):
     domain = ToyDomain()
-    report, lines = _run(tmp_path, host, model_dir)
+    report, lines = _run(tmp_path, host, model_dir, "ttrl.max_steps=1")
     assert len(lines) == 2 and all(line["trained_on_problem"] is False for line in lines)
     tests = {p.id: p for p in domain.load_problems("test")}
     for line in lines:
@@ -118,3 +118,10 @@ def test_train_on_problem_is_labelled_and_continual_adaptation_runs(tmp_path, ho
 def test_settings_refuse_bad_values():
     with pytest.raises(ValueError, match="ttrl.eval_samples"):
         TTRLSettings(eval_samples=0)
+
+
+def test_bad_ttrl_value_is_refused_before_any_work(tmp_path, host, model_dir):
+    cfg = compose_config(host, [*SMALL, f"model.name_or_path={model_dir}", "ttrl.eval_samples=0"], run_dir=tmp_path)
+    with pytest.raises(ValueError, match="ttrl.eval_samples"):
+        run(cfg, host)
+    assert not (tmp_path / "baseline").exists()

@@ -66,12 +66,23 @@ def _keep_overlapping_roots(ctx: RunContext) -> bool:
     return bool((ctx.cfg.get("decontamination") or {}).get("keep_overlapping_roots", False))
 
 
+def startup_checks(ctx: RunContext, announce: bool = True) -> None:
+    """Before any work: refuse bad TTRL/validation settings (naming the key), name overlapping training roots."""
+    stages = [str(s) for s in ctx.cfg.pipeline.stages]
+    if "ttrl" in stages:
+        from ladder_core.ttrl.settings import TTRLSettings
+
+        TTRLSettings.from_config(ctx.cfg)
+    if bool(ctx.cfg.evaluation.get("validation", False)) and {"baseline", "evaluate"} & set(stages):
+        validation_problems(ctx.domain, required=True)
+    if announce and ("variants" in stages or "train" in stages):
+        warn_overlapping_roots(ctx)
+
+
 def warn_overlapping_roots(ctx: RunContext) -> None:
     """At start-up: name the training roots that are evaluation problems, and what happens to them."""
     import sys
 
-    if "variants" not in ctx.cfg.pipeline.stages and "train" not in ctx.cfg.pipeline.stages:
-        return
     keep = _keep_overlapping_roots(ctx)
     _, counts = decontaminator(ctx).split_roots(ctx.train_problems(), keep=keep)
     if counts.overlapping_roots:
