@@ -20,7 +20,6 @@ reason go to ``variants/stats.json`` and ``report.json`` (``decontamination``).
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
@@ -233,13 +232,3 @@ def eval_sets_of_run(domain: Domain, test: Sequence[Problem], validation: Sequen
         for name, problems in extra().items():
             sets[f"extra/{str(name).replace(':', '_')}"] = list(problems)
     return sets
-
-
-def count_matches(decontaminator: Decontaminator, problems: Iterable[Problem]) -> Counter[str]:
-    """How many of ``problems`` match an evaluation problem, per set (for checks and tests)."""
-    out: Counter[str] = Counter()
-    for p in problems:
-        found = decontaminator.match(p)
-        if found:
-            out[found.set_name] += 1
-    return out
