@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 T = TypeVar("T")
 
-#: Keys Hydra may leave in a node that are not fields (``_target_`` is for ``instantiate``).
+#: Keys Hydra may leave in a node that are not fields (``_target_`` is for ``instantiate``), unless the class has them.
 IGNORED_KEYS = frozenset({"_target_"})
 
 
@@ -55,8 +55,8 @@ def coerce_node(cls: type[T], value: Any, *, where: str | None = None) -> T:
     data = to_plain(value)
     if not isinstance(data, Mapping):
         raise TypeError(f"{label} config must be a mapping, got {type(value).__name__}")
-    data = {key: item for key, item in data.items() if key not in IGNORED_KEYS}
     known = {f.name for f in dataclasses.fields(cls) if f.init}  # type: ignore[arg-type]
+    data = {key: item for key, item in data.items() if key not in IGNORED_KEYS or key in known}
     unknown = sorted(map(str, set(data) - known))
     if unknown:
         raise ValueError(f"unknown {label} config keys: {', '.join(unknown)}; valid: {', '.join(sorted(known))}")
