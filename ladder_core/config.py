@@ -60,7 +60,11 @@ def default_embedded_model(host: PluginHost, domain: str) -> str:
 
 
 def register_resolvers(host: PluginHost) -> None:
-    """``${ladder_embedded:NAME}`` -> path of a model a plugin ships; ``${ladder_domain_model:DOMAIN}`` -> its name."""
+    """``${ladder_embedded:NAME}`` -> path of a model a plugin ships.
+
+    ``${ladder_domain_model:DOMAIN}`` / ``${ladder_domain_model_path:DOMAIN}``: name and path of the
+    domain's own embedded model (``model=tiny``); the path fails, naming the fix, for a domain without one.
+    """
     from omegaconf import OmegaConf
 
     def embedded(name: str) -> str:
@@ -70,5 +74,12 @@ def register_resolvers(host: PluginHost) -> None:
         return str(models[name].path)
 
     OmegaConf.register_new_resolver("ladder_embedded", embedded, replace=True)
-    OmegaConf.register_new_resolver("ladder_domain_model", lambda domain: default_embedded_model(host, str(domain)),
-                                    replace=True)
+    def domain_model_name(domain: str) -> str:
+        try:
+            return default_embedded_model(host, str(domain))
+        except ValueError:
+            return "tiny"  # only a label; the path resolver below gives the error if the path is needed
+
+    OmegaConf.register_new_resolver("ladder_domain_model", domain_model_name, replace=True)
+    OmegaConf.register_new_resolver(
+        "ladder_domain_model_path", lambda domain: embedded(default_embedded_model(host, str(domain))), replace=True)

@@ -52,6 +52,7 @@ def _make_callback_class() -> type:
             self.bar: Any = None
             self.last_step_time: float | None = None
             self.step_seconds: float | None = None
+            self.postfix: dict[str, str] = {}
             self.logger = metrics_logger()
 
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
@@ -77,7 +78,7 @@ def _make_callback_class() -> type:
             self.logger.info("%s step %d: %s", self.desc, state.global_step, dict(logs))
             if self.bar is None:
                 return
-            postfix = {}
+            postfix = self.postfix
             reward = _first(logs, _REWARD_KEYS)
             if reward is not None:
                 postfix["reward"] = f"{reward:.3f}"

@@ -275,6 +275,8 @@ class ModelConfig(Section):
     chat_template: bool = knob(True, "Wrap prompts in the tokenizer's chat template (instruction models).")
     dtype: str = knob("bfloat16", "torch dtype (auto, float32, bfloat16, float16).",
                       choices=("auto", "float32", "bfloat16", "float16"))
+    max_prompt_length: Optional[int] = knob(512, "Longest prompt, in tokens; longer ones are cut from the left in "
+                                                 "training (null = no limit).", ge=1)
     max_completion_length: int = knob(1024, "Longest completion, in tokens (training and evaluation).", ge=1)
     attn_implementation: Optional[str] = knob("sdpa", "transformers attention implementation (null = default).")
     lora: Optional[Dict[str, Any]] = knob(None, "peft LoraConfig fields for LoRA; null = full fine-tuning.")

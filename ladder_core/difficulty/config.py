@@ -32,8 +32,6 @@ class CurriculumConfig:
     revisit_fraction: share of a node's tried children that must be
         mastered before an out-of-reach node comes back (its estimate is
         then treated as stale).
-    success_threshold: a reward at or above it counts as a success when
-        rewards update the estimates (paper rewards: 1.05 / 0.05 / 0).
     dynamic_sampling, replacement_budget: replace zero-variance groups, with at
         most this many extra generation rounds per batch.
     """
@@ -50,7 +48,6 @@ class CurriculumConfig:
     min_trials: int = 8
     hard_weight: float = 0.05
     revisit_fraction: float = 0.5
-    success_threshold: float = 0.5
     dynamic_sampling: bool = True
     replacement_budget: int = 2
 
