@@ -26,13 +26,12 @@ imported by the functions that need them).
 from __future__ import annotations
 
 import dataclasses
-import math
 import typing
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field
 from typing import Any, ClassVar, Dict, List, Optional, TypeVar
 
-from ladder_core.config_nodes import coerce_node
+from ladder_core.config_nodes import ConfigError, allowed_text, check_fields, coerce_node, knob
 from ladder_core.difficulty.config import CurriculumConfig
 
 S = TypeVar("S", bound="Section")
@@ -40,72 +39,10 @@ S = TypeVar("S", bound="Section")
 #: OmegaConf's marker of a value that must be given (``name: ???`` in YAML).
 REQUIRED = "???"
 
+__all__ = ["ConfigError", "knob", "LadderConfig", "SECTIONS", "check_config", "register_schema"]
+
 #: Pipeline stages in the order they run (``pipeline.stages`` picks among them).
 STAGE_NAMES = ("baseline", "variants", "train", "evaluate", "ttrl", "report")
-
-
-class ConfigError(ValueError):
-    """A config value outside what its key allows; ``key`` is the dotted path."""
-
-    def __init__(self, key: str, value: Any = None, allowed: str = "", message: str | None = None) -> None:
-        self.key, self.value, self.allowed = key, value, allowed
-        super().__init__(message or f"{key}={_show(value)} is not allowed; allowed: {allowed}")
-
-
-def _show(value: Any) -> str:
-    return "null" if value is None else repr(value) if isinstance(value, str) else str(value)
-
-
-def knob(default: Any, doc: str = "", *, ge: float | None = None, gt: float | None = None,
-         le: float | None = None, lt: float | None = None, choices: Sequence[Any] | None = None,
-         items_ge: float | None = None, items_in: Sequence[Any] | None = None) -> Any:
-    """A dataclass field with its default, its documentation and its allowed values.
-
-    ``ge``/``gt``/``le``/``lt`` bound a number (``None`` is always allowed
-    for an ``Optional`` field: it means "off" or "all"); ``choices`` lists the
-    allowed values; ``items_ge``/``items_in`` apply to every item of a list.
-    A list or dict default is copied per instance.
-    """
-    meta = {"doc": doc, "ge": ge, "gt": gt, "le": le, "lt": lt, "choices": tuple(choices) if choices else None,
-            "items_ge": items_ge, "items_in": tuple(items_in) if items_in else None}
-    if isinstance(default, (list, dict)):
-        return field(default_factory=lambda: type(default)(default), metadata=meta)
-    return field(default=default, metadata=meta)
-
-
-def allowed_text(meta: typing.Mapping[str, Any]) -> str:
-    """``">= 1"``, ``"one of a, b"``... for errors and the generated docs; empty when anything goes."""
-    parts = []
-    for key, sign in (("ge", ">="), ("gt", ">"), ("le", "<="), ("lt", "<")):
-        if meta.get(key) is not None:
-            parts.append(f"{sign} {meta[key]:g}")
-    if meta.get("choices"):
-        parts.append("one of " + ", ".join(map(str, meta["choices"])))
-    if meta.get("items_ge") is not None:
-        parts.append(f"each >= {meta['items_ge']:g}")
-    if meta.get("items_in"):
-        parts.append("each one of " + ", ".join(map(str, meta["items_in"])))
-    return " and ".join(parts)
-
-
-def _violates(meta: typing.Mapping[str, Any], value: Any) -> bool:
-    if value is None:
-        return False
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        if isinstance(value, float) and math.isnan(value):
-            return True
-        bounds = ((meta.get("ge"), value.__ge__), (meta.get("gt"), value.__gt__),
-                  (meta.get("le"), value.__le__), (meta.get("lt"), value.__lt__))
-        if any(bound is not None and not test(bound) for bound, test in bounds):
-            return True
-    if meta.get("choices") and value not in meta["choices"]:
-        return True
-    if isinstance(value, (list, tuple)):
-        if meta.get("items_ge") is not None and any(item < meta["items_ge"] for item in value):
-            return True
-        if meta.get("items_in") and any(item not in meta["items_in"] for item in value):
-            return True
-    return False
 
 
 @dataclass
@@ -115,10 +52,7 @@ class Section:
     KEY: ClassVar[str] = ""
 
     def __post_init__(self) -> None:
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            if f.metadata and _violates(f.metadata, value):
-                raise ConfigError(f"{self.KEY}.{f.name}", value, allowed_text(f.metadata))
+        check_fields(self, self.KEY)
         self.check()
 
     def check(self) -> None:
@@ -404,33 +338,12 @@ def _default_text(f: dataclasses.Field) -> str:
     return str(value)
 
 
-def _docstring_entries(cls: type) -> dict[str, str]:
-    """``name: text`` entries of a class docstring (``a, b: text`` documents both)."""
-    entries: dict[str, str] = {}
-    current: list[str] = []
-    for line in (cls.__doc__ or "").splitlines():
-        stripped = line.strip()
-        head, sep, text = stripped.partition(": ")
-        names = [n.strip() for n in head.split(",")] if sep else []
-        if names and all(n.isidentifier() for n in names) and line.startswith("    ") and not line.startswith("     "):
-            current = names
-            for n in names:
-                entries[n] = text
-        elif current and stripped:
-            for n in current:
-                entries[n] += " " + stripped
-        else:
-            current = []
-    return entries
-
-
 def field_rows(cls: type) -> list[tuple[str, str, str, str, str]]:
     """``(key, type, default, allowed, description)`` for every field of a section class."""
     hints = typing.get_type_hints(cls)
-    fallback = _docstring_entries(cls)
     rows = []
     for f in dataclasses.fields(cls):
-        doc = (f.metadata or {}).get("doc") or fallback.get(f.name, "")
+        doc = (f.metadata or {}).get("doc", "")
         rows.append((f.name, _type_name(hints[f.name]), _default_text(f), allowed_text(f.metadata or {}), doc))
     return rows
 
