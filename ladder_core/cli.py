@@ -39,9 +39,28 @@ def check_run_config(cfg: Any, host: PluginHost | None = None) -> dict[str, Any]
         installed = ", ".join(sorted(host.domains())) or "(none installed)"
         raise UsageError(f"no domain selected; add +domain=NAME with one of: {installed}")
     try:
-        return check_config(cfg)
+        sections = check_config(cfg)
+        _check_domain_node(cfg, host)
+        return sections
     except ConfigError as exc:
         raise UsageError(f"{exc}\n  (every key, its type and allowed values: `ladder list`, docs/configuration.md)")
+
+
+def _check_domain_node(cfg: Any, host: PluginHost) -> None:
+    """Build the domain's own dataclass from its node, so its ``__post_init__`` checks run before any work."""
+    import dataclasses
+
+    from ladder_core.config_nodes import ConfigError, coerce_node
+
+    spec = host.domains().get(str(cfg.domain.name))
+    if spec is None or not dataclasses.is_dataclass(spec.config):
+        return
+    try:
+        coerce_node(type(spec.config), cfg.domain, where="domain")
+    except ConfigError:
+        raise
+    except (ValueError, TypeError) as exc:
+        raise ConfigError("domain", None, "", message=f"domain: {exc}") from None
 
 
 class CheckConfigBeforeRun(Callback):
