@@ -167,7 +167,7 @@ class TrainerConfig(Section):
     """GRPO with TRL (defaults: the paper's settings; `trainer=cpu` sizes them for the tiny model)."""
 
     KEY: ClassVar[str] = "trainer"
-    name: str = knob("paper_grpo", "Name of the option, for the report.")
+    name: str = knob("paper_grpo", "Name of the option (a label kept in the run's config.yaml; nothing reads it).")
     device: str = knob("auto", "auto (CUDA when present), cpu, cuda, cuda:N.")
     max_steps: int = knob(250, "Optimisation steps.", ge=1)
     prompts_per_step: int = knob(128, "Unique prompts per step; completions per step = this x num_generations.",
