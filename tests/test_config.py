@@ -269,3 +269,46 @@ def test_results_table_prints_baseline_final_ttrl_and_intervals():
     assert "30.0% [20.0%, 40.0%]" in lines[3] and "50.0%" in lines[3]
     assert lines[4].startswith("after TTRL") and "60.0%" in lines[4]
     assert results_table({}) == ""
+
+
+def test_generator_is_instantiable_from_its_target(host, tmp_path):
+    from hydra.utils import instantiate
+
+    from ladder_core.generation.factory import build_text_generator
+    from ladder_core.generation.openai_compat import OpenAICompatTextGenerator
+
+    cfg = _compose(["+domain=toy", f"run_dir={tmp_path}", "model.name_or_path=/nowhere", "generator=openai",
+                    "generator.model=gpt-test"])
+    direct = instantiate(cfg.generator, run_cfg=cfg)
+    built = build_text_generator(cfg)
+    assert isinstance(direct, OpenAICompatTextGenerator) and isinstance(built, OpenAICompatTextGenerator)
+    assert built.model == direct.model == "gpt-test"
+
+
+# ------------------------------------------------------------------------- console
+def test_console_progress_sends_metric_dicts_to_the_log_file_only(tmp_path, capsys):
+    import logging
+    from types import SimpleNamespace
+
+    from ladder_core.console import METRICS_LOGGER, _make_callback_class
+
+    root = logging.getLogger()
+    file_handler = logging.FileHandler(tmp_path / "ladder.log")
+    root.addHandler(file_handler)
+    try:
+        callback = _make_callback_class()(desc="train")
+        state = SimpleNamespace(is_local_process_zero=True, max_steps=2, global_step=0)
+        callback.on_train_begin(None, state, None)
+        state.global_step = 1
+        callback.on_step_end(None, state, None)
+        callback.on_log(None, state, None, logs={"loss": 0.5, "reward": 0.75, "frac_reward_zero_std": 0.25})
+        callback.on_log(None, state, None, logs={"train_runtime": 3.0})
+        assert callback.postfix["reward"] == "0.750" and callback.postfix["zero_var"] == "25%"
+        callback.on_train_end(None, state, None)
+    finally:
+        root.removeHandler(file_handler)
+        logging.getLogger(METRICS_LOGGER).removeHandler(file_handler)
+        file_handler.close()
+    captured = capsys.readouterr()
+    assert "{'loss'" not in captured.out + captured.err
+    assert "'loss': 0.5" in (tmp_path / "ladder.log").read_text()
