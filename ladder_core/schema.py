@@ -14,13 +14,14 @@ Adding a key is one line in the right dataclass::
 
     max_retries: int = knob(4, "Retries of a failed request.", ge=0)
 
-``knob(default, doc, ge=, gt=, le=, lt=, choices=, items_ge=)`` records the
+``knob(default, doc, ge=, gt=, le=, lt=, choices=, items_ge=, items_in=)`` records the
 default, the one-line documentation and the allowed values. Read a section as
 a typed object with ``Section.of(run_cfg)`` (e.g. ``GeneratorConfig.of(cfg)``),
 or any node with :func:`ladder_core.config_nodes.coerce_node`.
 
-Imports only the standard library at module level (OmegaConf/Hydra are
-imported by the functions that need them).
+Imports only the standard library and stdlib-only core modules at module level
+(OmegaConf/Hydra are imported by the functions that need them), so plugins may
+import it cheaply.
 """
 
 from __future__ import annotations
@@ -295,7 +296,9 @@ def check_config(cfg: Any) -> dict[str, Any]:
     out = {}
     for key, cls in SECTIONS.items():
         try:
-            data = OmegaConf.to_container(cfg[key], resolve=True, throw_on_missing=True) if OmegaConf.is_config(cfg[key]) else cfg[key]
+            node = cfg[key]
+            data = OmegaConf.to_container(node, resolve=True, throw_on_missing=True) if OmegaConf.is_config(node) \
+                else node
             out[key] = coerce_node(cls, data, where=key)
         except ConfigError:
             raise
