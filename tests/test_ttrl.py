@@ -12,7 +12,8 @@ from ladder_core.testing.compose import compose_config
 from ladder_core.testing.tiny_models import tiny_llama
 from ladder_core.testing.toy_domain import ToyDomain, ToyPlugin, make_problems
 from ladder_core.training.grpo import TrainingNode
-from ladder_core.ttrl.settings import TTRLSettings
+from ladder_core.config_nodes import ConfigError
+from ladder_core.schema import TTRLConfig
 from ladder_core.ttrl.weights import WeightSnapshot
 
 SMALL = [
@@ -116,8 +117,8 @@ def test_train_on_problem_is_labelled_and_continual_adaptation_runs(tmp_path, ho
 
 
 def test_settings_refuse_bad_values():
-    with pytest.raises(ValueError, match="ttrl.eval_samples"):
-        TTRLSettings(eval_samples=0)
+    with pytest.raises(ConfigError, match="ttrl.eval_samples"):
+        TTRLConfig(eval_samples=0)
 
 
 def test_bad_ttrl_value_is_refused_before_any_work(tmp_path, host, model_dir):

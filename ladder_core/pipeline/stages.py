@@ -30,7 +30,7 @@ def _evaluate(ctx: RunContext, stage: str, trained: bool) -> dict[str, Any]:
     generator = ctx.text_generator(model, tokenizer)
     fmt = ctx.prompt_format
     settings = EvalSettings.from_config(ctx.cfg)
-    if bool(ctx.cfg.evaluation.get("validation", False)):
+    if ctx.cfg.evaluation.validation:
         valid = validation_problems(ctx.domain, required=True)
         evaluate(ctx.domain, valid, generator.generate, lambda p: fmt.text(ctx.domain, p), settings,
                  ctx.stage_dir(stage) / "validation", label=f"{stage} (validation)",
@@ -63,17 +63,16 @@ def decontaminator(ctx: RunContext) -> Decontaminator:
 
 
 def _keep_overlapping_roots(ctx: RunContext) -> bool:
-    return bool((ctx.cfg.get("decontamination") or {}).get("keep_overlapping_roots", False))
+    return bool(ctx.cfg.decontamination.keep_overlapping_roots)
 
 
 def startup_checks(ctx: RunContext, announce: bool = True) -> None:
-    """Before any work: refuse bad TTRL/validation settings (naming the key), name overlapping training roots."""
-    stages = [str(s) for s in ctx.cfg.pipeline.stages]
-    if "ttrl" in stages:
-        from ladder_core.ttrl.settings import TTRLSettings
+    """Before any work: refuse a validation request the domain cannot serve, name overlapping training roots.
 
-        TTRLSettings.from_config(ctx.cfg)
-    if bool(ctx.cfg.evaluation.get("validation", False)) and {"baseline", "evaluate"} & set(stages):
+(Ranges and types of every key are checked by :mod:`ladder_core.schema` before this.)
+"""
+    stages = [str(s) for s in ctx.cfg.pipeline.stages]
+    if ctx.cfg.evaluation.validation and {"baseline", "evaluate"} & set(stages):
         validation_problems(ctx.domain, required=True)
     if announce and ("variants" in stages or "train" in stages):
         warn_overlapping_roots(ctx)

@@ -32,7 +32,7 @@ from ladder_core.evaluation.evaluate import read_results
 from ladder_core.evaluation.solved import is_solved
 from ladder_core.hookspecs import TTRLProblemResult
 from ladder_core.records import Problem
-from ladder_core.ttrl.settings import TTRLSettings
+from ladder_core.schema import TTRLConfig
 from ladder_core.ttrl.weights import WeightSnapshot, plain_model
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,7 @@ class Attempt:
     greedy: bool | None
 
 
-def problems_to_adapt(ctx: Any, settings: TTRLSettings) -> tuple[list[Problem], int, str | None]:
+def problems_to_adapt(ctx: Any, settings: TTRLConfig) -> tuple[list[Problem], int, str | None]:
     """Test problems the model TTRL starts from does not solve; how many it solves; which stage said so."""
     problems = ctx.test_problems()
     results, stage = {}, None
@@ -96,7 +96,7 @@ def run_ttrl(ctx: Any) -> dict[str, Any]:
     from ladder_core.variants.decontaminate import Decontaminator, eval_sets_of_run
     from ladder_core.variants.grow import grow_trees
 
-    settings = TTRLSettings.from_config(ctx.cfg)
+    settings = TTRLConfig.of(ctx.cfg)
     out = ctx.stage_dir("ttrl")
     results_path = out / "results.jsonl"
     done = {r["problem_id"]: r for r in _read_jsonl(results_path)}
