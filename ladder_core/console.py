@@ -155,9 +155,9 @@ def results_table(report: Mapping[str, Any]) -> str:
                          str(n) if n is not None else "-"))
     ttrl = report.get("ttrl")
     if isinstance(ttrl, Mapping) and ttrl.get("attempted"):
-        rows.append(("after TTRL", _pct(*_metric(ttrl, "pass@1")), _pct(*_metric(ttrl, "accuracy")),
-                     str(ttrl.get("n_problems", "-"))))
         rows.append(("TTRL control", _pct(*_metric(ttrl, "pass@1_control")), _pct(*_metric(ttrl, "accuracy_control")),
+                     str(ttrl.get("n_problems", "-"))))  # the same samples without adaptation, then TTRL itself
+        rows.append(("after TTRL", _pct(*_metric(ttrl, "pass@1")), _pct(*_metric(ttrl, "accuracy")),
                      str(ttrl.get("n_problems", "-"))))
     if not rows:
         return ""

@@ -268,8 +268,8 @@ def test_results_table_prints_baseline_final_ttrl_and_intervals():
     assert lines[0] == "results on toy_test"
     assert lines[2].split()[:3] == ["baseline", "10.0%", "25.0%"]
     assert "30.0% [20.0%, 40.0%]" in lines[3] and "50.0%" in lines[3]
-    assert lines[4].startswith("after TTRL") and "60.0% [40.0%, 80.0%]" in lines[4]
-    assert lines[5].startswith("TTRL control") and "50.0%" in lines[5]
+    assert lines[4].startswith("TTRL control") and "50.0%" in lines[4]
+    assert lines[5].startswith("after TTRL") and "60.0% [40.0%, 80.0%]" in lines[5]
     assert results_table({}) == ""
 
 
