@@ -93,7 +93,7 @@ def test_real_models_default_to_paper_trainer_and_experiment(host):
     assert _compose(["+domain=toy", "model=llama32_3b", "trainer=cpu"]).trainer.name == "cpu"
     assert _compose(["+domain=toy", "model=llama32_3b", "experiment=cpu_demo"]).variants.per_root == 20
     default = _compose(["+domain=toy"])
-    assert default.trainer.name == "cpu" and default.variants.per_root == 20 and default.curriculum.band_low == 0.02
+    assert default.trainer.name == "cpu" and default.variants.per_root == 20 and default.curriculum.dynamic_sampling is False
     assert _compose(["+domain=toy", "model=r1_distill_qwen7b"]).model.max_completion_length == 4096
 
 
