@@ -26,14 +26,9 @@ from typing import Any
 import pluggy
 
 from ladder_core import hookspecs
-from ladder_core.hookspecs import (
-    DomainSpec,
-    EmbeddedModel,
-    RewardSpec,
-    TrainStepInfo,
-    TTRLProblemResult,
-    VariantGeneratorSpec,
-)
+from ladder_core.artifacts import TtrlProblemResult
+from ladder_core.observers import RunReport, TrainStepInfo
+from ladder_core.records import DomainSpec, EmbeddedModel, RewardSpec, TreeNode, VariantGeneratorSpec
 
 ENTRY_POINT_GROUP = "ladder"
 DISABLE_AUTOLOAD_ENV = "LADDER_DISABLE_PLUGIN_AUTOLOAD"
@@ -160,16 +155,17 @@ class PluginHost:
     def run_start(self, cfg: Any, run_dir: Path) -> None:
         self.pm.hook.ladder_run_start(cfg=cfg, run_dir=run_dir)
 
-    def run_end(self, report: dict[str, Any], run_dir: Path) -> None:
-        self.pm.hook.ladder_run_end(report=report, run_dir=run_dir)
+    def run_end(self, run_dir: Path) -> None:
+        """Tell observers the run ended, with every stage's summary record read back from ``run_dir``."""
+        self.pm.hook.ladder_run_end(report=RunReport.read(run_dir), run_dir=run_dir)
 
     def train_step_end(self, info: TrainStepInfo) -> None:
         self.pm.hook.ladder_train_step_end(info=info)
 
-    def tree_grew(self, root_id: str, nodes: list[Any]) -> None:
+    def tree_grew(self, root_id: str, nodes: list[TreeNode]) -> None:
         self.pm.hook.ladder_tree_grew(root_id=root_id, nodes=nodes)
 
-    def ttrl_problem_end(self, result: TTRLProblemResult) -> None:
+    def ttrl_problem_end(self, result: TtrlProblemResult) -> None:
         self.pm.hook.ladder_ttrl_problem_end(result=result)
 
 

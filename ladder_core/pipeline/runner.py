@@ -79,7 +79,7 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
                 print(f"ladder: report written to {run_dir / 'report.md'}", file=sys.stderr)
     finally:
         ctx.close()
-    host.run_end(report, run_dir)
+    host.run_end(run_dir)
     return report
 
 

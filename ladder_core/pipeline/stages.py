@@ -6,16 +6,25 @@ already wrote is kept and not redone.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from ladder_core.artifacts import (
+    EvalSummary,
+    TrainSummary,
+    TtrlProblemResult,
+    TtrlSummary,
+    VariantsStats,
+    append_jsonl,
+    cut_torn_tail,
+    from_dict,
+    read_jsonl,
+    write_json,
+)
 from ladder_core.evaluation.evaluate import EvalSettings, evaluate, read_results
-from ladder_core.hookspecs import TTRLProblemResult
 from ladder_core.pipeline.context import RunContext
 from ladder_core.records import Problem
 from ladder_core.training.grpo import TrainingNode
@@ -24,7 +33,7 @@ log = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------- evaluation
-def _evaluate(ctx: RunContext, stage: str, trained: bool) -> dict[str, Any]:
+def _evaluate(ctx: RunContext, stage: str, trained: bool) -> EvalSummary:
     model, tokenizer = ctx.load_model(trained=trained)
     generator = ctx.text_generator(model, tokenizer)
     fmt = ctx.prompt_format
@@ -34,12 +43,12 @@ def _evaluate(ctx: RunContext, stage: str, trained: bool) -> dict[str, Any]:
                     extra={"problem_set": problems[0].source if problems else ""})
 
 
-def baseline(ctx: RunContext) -> dict[str, Any]:
+def baseline(ctx: RunContext) -> EvalSummary:
     """pass@k of the base model on the test set."""
     return _evaluate(ctx, "baseline", trained=False)
 
 
-def evaluate_trained(ctx: RunContext) -> dict[str, Any]:
+def evaluate_trained(ctx: RunContext) -> EvalSummary:
     """pass@k of the trained model on the test set."""
     return _evaluate(ctx, "evaluate", trained=True)
 
@@ -70,15 +79,16 @@ def _build_trees(ctx: RunContext, roots: list[Problem], out_dir: Path, *, max_de
     return nodes, result.summary()
 
 
-def variants(ctx: RunContext) -> dict[str, Any]:
+def variants(ctx: RunContext) -> VariantsStats:
     """Variant trees of the training problems (resumable: nodes are appended as they are accepted)."""
     out = ctx.stage_dir("variants")
     roots = ctx.train_problems()
     nodes, stats = _build_trees(ctx, roots, out, max_depth=int(ctx.cfg.variants.max_depth),
                                 per_root=int(ctx.cfg.variants.per_root))
-    (out / "stats.json").write_text(json.dumps(stats, indent=2))
+    record = from_dict(VariantsStats, stats, str(out / "stats.json"))
+    write_json(out / "stats.json", record)
     _render_first_tree(out, roots)
-    return {"nodes": len(nodes), "roots": len(roots)}
+    return record
 
 
 def _render_first_tree(out: Path, roots: list[Problem]) -> None:
@@ -106,7 +116,7 @@ def _load_nodes(ctx: RunContext) -> list[TrainingNode]:
 
 
 # --------------------------------------------------------------------- training
-def train(ctx: RunContext) -> dict[str, Any]:
+def train(ctx: RunContext) -> TrainSummary:
     """GRPO on the variant trees with the curriculum; resumes from the last checkpoint after a kill."""
     from ladder_core.training.run import train_on_nodes
 
@@ -116,11 +126,10 @@ def train(ctx: RunContext) -> dict[str, Any]:
     result, trainer = train_on_nodes(ctx.cfg, ctx.domain, nodes, model, tokenizer, out, stage="train",
                                      host=ctx.host)
     _save_final(trainer, tokenizer, out / "final")
-    summary = result.to_dict()
-    summary["nodes"] = len(nodes)
-    summary["train_set"] = _set_name(ctx, "train")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    result.nodes = len(nodes)
+    result.train_set = _set_name(ctx, "train")
+    write_json(out / "summary.json", result)
+    return result
 
 
 def _save_final(trainer: Any, tokenizer: Any, path: Path) -> None:
@@ -150,7 +159,7 @@ def _still_failed(ctx: RunContext) -> tuple[list[Problem], int]:
     return (failed[: int(limit)] if limit else failed), len(problems) - len(failed)
 
 
-def ttrl(ctx: RunContext) -> dict[str, Any]:
+def ttrl(ctx: RunContext) -> TtrlSummary:
     """Test-time RL on each test problem the trained model still fails, restoring the weights after each."""
     from tqdm.auto import tqdm
 
@@ -158,7 +167,8 @@ def ttrl(ctx: RunContext) -> dict[str, Any]:
 
     out = ctx.stage_dir("ttrl")
     results_path = out / "results.jsonl"
-    done = {r["problem_id"]: r for r in _read_jsonl(results_path)}
+    cut_torn_tail(results_path)
+    done = {r.problem_id: r for r in read_jsonl(results_path, TtrlProblemResult)}
     failed, already_solved = _still_failed(ctx)
     model, tokenizer = ctx.load_model(trained=True)
     snapshot = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
@@ -177,26 +187,25 @@ def ttrl(ctx: RunContext) -> dict[str, Any]:
         policy = trainer.model
         final_pass, greedy_ok = _final_check(ctx, policy, tokenizer, problem)
         solved_step = result.first_solved_step.get(problem.id)
-        record = TTRLProblemResult(problem_id=problem.id, solved_any_time=solved_step is not None or greedy_ok,
-                                   solved_final=greedy_ok, steps=result.steps,
-                                   steps_to_solve=solved_step, variants=len(nodes) - 1)
+        record = TtrlProblemResult(problem_id=problem.id, solved_any_time=solved_step is not None or greedy_ok,
+                                   solved_final=greedy_ok, steps=result.steps, steps_to_solve=solved_step,
+                                   variants=len(nodes) - 1, final_pass=final_pass,
+                                   seconds=round(time.monotonic() - start, 2))
         ctx.host.ttrl_problem_end(record)
-        line = {**asdict(record), "final_pass": final_pass, "seconds": round(time.monotonic() - start, 2)}
-        with results_path.open("a") as f:
-            f.write(json.dumps(line) + "\n")
-        done[problem.id] = line
+        append_jsonl(results_path, [record])
+        done[problem.id] = record
         model = _restore(policy, model, snapshot)
-        bar.set_postfix(solved=sum(r["solved_any_time"] for r in done.values()))
+        bar.set_postfix(solved=sum(r.solved_any_time for r in done.values()))
     rows = [done[p.id] for p in failed if p.id in done]
-    summary = {
-        "attempted": len(rows),
-        "solved_any_time": sum(r["solved_any_time"] for r in rows),
-        "solved_final": sum(r["solved_final"] for r in rows),
-        "skipped_already_solved": already_solved,
-        "steps_to_solve": [r["steps_to_solve"] for r in rows if r["steps_to_solve"] is not None],
-        "seconds": round(sum(r["seconds"] for r in rows), 2),
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    summary = TtrlSummary(
+        attempted=len(rows),
+        solved_any_time=sum(r.solved_any_time for r in rows),
+        solved_final=sum(r.solved_final for r in rows),
+        skipped_already_solved=already_solved,
+        steps_to_solve=[r.steps_to_solve for r in rows if r.steps_to_solve is not None],
+        seconds=round(sum(r.seconds for r in rows), 2),
+    )
+    write_json(out / "summary.json", summary)
     return summary
 
 
@@ -221,17 +230,6 @@ def _restore(policy: Any, model: Any, snapshot: dict[str, Any]) -> Any:
     return model
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-    return rows
-
-
 # ----------------------------------------------------------------------- report
 def report(ctx: RunContext) -> dict[str, Any]:
     from ladder_core.report import build_report
@@ -239,7 +237,10 @@ def report(ctx: RunContext) -> dict[str, Any]:
     return build_report(ctx.run_dir, ctx.cfg)
 
 
-STAGES: dict[str, Callable[[RunContext], dict[str, Any]]] = {
+#: What a stage returns: its summary record (the report stage: the ``report.json`` content).
+StageResult = EvalSummary | VariantsStats | TrainSummary | TtrlSummary | dict[str, Any]
+
+STAGES: dict[str, Callable[[RunContext], StageResult]] = {
     "baseline": baseline,
     "variants": variants,
     "train": train,

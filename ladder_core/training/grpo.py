@@ -33,7 +33,9 @@ from torch.utils.data import Sampler
 from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 
+from ladder_core.artifacts import TrainStep, append_jsonl, read_jsonl, write_jsonl
 from ladder_core.difficulty.dynamic_sampling import DynamicSamplingStats
+from ladder_core.records import TreeNode
 from ladder_core.training.rewards import ScoredBatch
 
 log = logging.getLogger(__name__)
@@ -43,15 +45,8 @@ _CHECKPOINTING_ARG = ("activation_checkpointing" if "activation_checkpointing" i
                       else "gradient_checkpointing")
 
 
-@dataclass(frozen=True)
-class TrainingNode:
-    """A problem the trainer may sample: a tree node (roots included)."""
-
-    id: str
-    parent_id: str | None
-    depth: int
-    root_id: str
-    text: str
+#: A problem the trainer may sample: the one tree-node record (roots included).
+TrainingNode = TreeNode
 
 
 def grpo_config(cfg: Any, output_dir: Path, *, num_processes: int = 1, max_steps: int | None = None) -> GRPOConfig:
@@ -316,7 +311,7 @@ class LadderCallback(TrainerCallback):
     """Writes ``log.jsonl``, tells observer plugins, saves curriculum state, and stops TTRL early."""
 
     def __init__(self, *, stage: str, log_path: Path | None, monitor: TrainingMonitor, curriculum: Any,
-                 counters: Callable[[], DynamicSamplingStats], on_step: Callable[[int, dict[str, Any]], None]
+                 counters: Callable[[], DynamicSamplingStats], on_step: Callable[[int, TrainStep], None]
                  | None = None, stop_when_watched_solved: bool = False) -> None:
         self.stage = stage
         self.log_path = log_path
@@ -337,21 +332,20 @@ class LadderCallback(TrainerCallback):
         """One ``log.jsonl`` line per logged training step (TRL logs after ``on_step_end``)."""
         if not logs or "reward" not in logs:
             return
-        record = {
-            "step": state.global_step,
-            "reward": finite_or_none(logs.get("reward")),
-            "reward_std": finite_or_none(logs.get("reward_std")),
-            "frac_zero_std": finite_or_none(logs.get("frac_reward_zero_std")),
-            "loss": finite_or_none(logs.get("loss")),
-            "depth_reward": self.monitor.pop_step_stats(),
-            "depth_success": {str(k): v for k, v in self.curriculum.depth_success().items()},
-            "roots_mastered": len(self.curriculum.mastered_roots()),
-            "dynamic": self.counters().as_dict(),
-            "seconds": round(time.monotonic() - self.started, 2),
-        }
+        record = TrainStep(
+            step=state.global_step,
+            reward=finite_or_none(logs.get("reward")),
+            reward_std=finite_or_none(logs.get("reward_std")),
+            frac_zero_std=finite_or_none(logs.get("frac_reward_zero_std")),
+            loss=finite_or_none(logs.get("loss")),
+            depth_reward=self.monitor.pop_step_stats(),
+            depth_success={str(k): v for k, v in self.curriculum.depth_success().items()},
+            roots_mastered=len(self.curriculum.mastered_roots()),
+            dynamic=self.counters().as_dict(),
+            seconds=round(time.monotonic() - self.started, 2),
+        )
         if self.log_path is not None and state.is_world_process_zero:
-            with self.log_path.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+            append_jsonl(self.log_path, [record])
         if self.on_step is not None:
             self.on_step(state.global_step, record)
 
@@ -376,16 +370,8 @@ def restore_curriculum(checkpoint: Path, curriculum: Any, counters: DynamicSampl
 
 def truncate_log(path: Path, last_step: int) -> None:
     """Drop log lines after ``last_step`` (written after the checkpoint a resumed run starts from)."""
-    if not path.exists():
-        return
-    keep = []
-    for line in path.read_text().splitlines():
-        try:
-            if json.loads(line)["step"] <= last_step:
-                keep.append(line)
-        except (json.JSONDecodeError, KeyError):
-            break
-    path.write_text("".join(f"{line}\n" for line in keep))
+    if path.exists():
+        write_jsonl(path, [r for r in read_jsonl(path, TrainStep) if r.step <= last_step])
 
 
 def finite_or_none(x: Any) -> float | None:

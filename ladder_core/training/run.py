@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ladder_core.artifacts import TrainStep, TrainSummary, read_jsonl
 from ladder_core.console import install_console_progress
 from ladder_core.domain import Domain
 from ladder_core.hookspecs import TrainStepInfo
@@ -31,31 +30,14 @@ from ladder_core.training.rewards import DomainReward, RewardValues
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class TrainResult:
-    steps: int
-    seconds: float
-    reward_first: float | None
-    reward_last: float | None
-    dynamic_sampling: dict[str, int]
-    reward_failures: int
-    reward_checks: int
-    final_depth_success: dict[str, float]
-    first_solved_step: dict[str, int]
-    solved_nodes: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 def make_curriculum(cfg: Any, nodes: Sequence[TrainingNode], seed: int, mode: str | None = None) -> Any:
     from ladder_core.difficulty.config import CurriculumConfig
-    from ladder_core.difficulty.sampler import CurriculumNode, CurriculumSampler
+    from ladder_core.difficulty.sampler import CurriculumSampler
 
     config = CurriculumConfig.from_cfg(cfg.curriculum)
     if mode is not None:
         config = CurriculumConfig.from_dict({**config.to_dict(), "mode": mode})
-    return CurriculumSampler([CurriculumNode(n.id, n.parent_id, n.depth, n.root_id) for n in nodes], config, seed=seed)
+    return CurriculumSampler(nodes, config, seed=seed)
 
 
 def extra_reward_functions(cfg: Any, domain: Domain, host: PluginHost | None) -> tuple[list[Any], list[float]]:
@@ -67,6 +49,10 @@ def extra_reward_functions(cfg: Any, domain: Domain, host: PluginHost | None) ->
     for name in names:
         if name not in specs:
             raise ValueError(f"unknown reward function {name!r}; installed: {', '.join(sorted(specs)) or '(none)'}")
+        if specs[name].domains and domain.name not in specs[name].domains:
+            log.warning("reward function %r is restricted to domain(s) %s: not applied to this %r run",
+                        name, ", ".join(specs[name].domains), domain.name)
+            continue
         funcs.append(specs[name].factory(domain, cfg.reward))
         weights.append(float((cfg.reward.get("weights") or {}).get(name, 1.0)))
     return funcs, weights
@@ -87,15 +73,18 @@ def train_on_nodes(
     resume: bool = True,
     save_checkpoints: bool = True,
     curriculum_mode: str | None = None,
-    on_step: Callable[[int, dict[str, Any]], None] | None = None,
-) -> tuple[TrainResult, Any]:
+    on_step: Callable[[int, TrainStep], None] | None = None,
+    run_dir: Path | None = None,
+    problem_id: str | None = None,
+) -> tuple[TrainSummary, Any]:
     """Run GRPO on ``nodes`` with the curriculum; write ``log.jsonl`` and checkpoints under ``out_dir``.
 
     Returns the result record and the trainer (whose ``model`` holds the
     trained weights, peft-wrapped when LoRA is on).
 
     ``watch``: node ids (TTRL: the test problem itself) whose first verified
-    solve is recorded and stops training early.
+    solve is recorded and stops training early. ``run_dir`` and
+    ``problem_id`` (TTRL: the test problem) are passed on to observer plugins.
     """
     import torch
     from transformers.trainer_utils import get_last_checkpoint
@@ -139,10 +128,11 @@ def train_on_nodes(
         replacement_budget=int(cfg.curriculum.replacement_budget),
     )
 
-    def notify(step: int, record: dict[str, Any]) -> None:
+    def notify(step: int, record: TrainStep) -> None:
         if host is not None:
-            metrics = {k: v for k, v in record.items() if isinstance(v, (int, float))}
-            host.train_step_end(TrainStepInfo(stage=stage, step=step, metrics=metrics))
+            host.train_step_end(TrainStepInfo(stage=stage, step=step, log=record,
+                                              run_dir=run_dir if run_dir is not None else out_dir,
+                                              problem_id=problem_id))
         if on_step is not None:
             on_step(step, record)
 
@@ -162,8 +152,8 @@ def train_on_nodes(
     start = time.monotonic()
     trainer.train(resume_from_checkpoint=checkpoint)
     seconds = time.monotonic() - start
-    rewards = [r.get("reward") for r in _read_jsonl(log_path) if r.get("reward") is not None]
-    result = TrainResult(
+    rewards = [r.reward for r in read_jsonl(log_path, TrainStep) if r.reward is not None]
+    result = TrainSummary(
         steps=int(trainer.state.global_step),
         seconds=round(seconds, 2),
         reward_first=rewards[0] if rewards else None,
@@ -182,15 +172,3 @@ def _peft(cfg: Any) -> Any:
     from ladder_core.models import lora_config
 
     return lora_config(cfg.model)
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    return rows
