@@ -122,6 +122,10 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
         options = [a for a in args if a is not type(None)]
         if len(options) == 1:
             return _convert(options[0], value, where)
+        if set(options) == {int, float}:  # a count or a rate: kept as written
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ArtifactError(f"{where}: expected a number, got {value!r}")
+            return value
         return value
     if hint is Any:
         return value
@@ -431,7 +435,7 @@ class TrainStep:
     depth_reward: dict[str, float] = field(default_factory=dict)
     depth_success: dict[str, float] = field(default_factory=dict)
     roots_mastered: int = 0
-    dynamic: dict[str, float] = field(default_factory=dict)
+    dynamic: dict[str, int | float] = field(default_factory=dict)
     seconds: float = 0.0
 
     def metrics(self) -> dict[str, float]:
@@ -456,7 +460,7 @@ class TrainSummary:
     seconds: float
     reward_first: float | None
     reward_last: float | None
-    dynamic_sampling: dict[str, float]
+    dynamic_sampling: dict[str, int | float]
     reward_failures: int
     reward_checks: int
     final_depth_success: dict[str, float]

@@ -11,6 +11,19 @@ from typing import Any
 
 import pytest
 
+from ladder_core.artifacts import (
+    EvalProblemResult,
+    EvalSummary,
+    GeneratorTotals,
+    TrainStep,
+    TrainSummary,
+    TreeNode,
+    TtrlProblemResult,
+    TtrlSummary,
+    VariantsStats,
+    write_json,
+    write_jsonl,
+)
 from ladder_core.report import build_report, collect_run, pass_at_k, ttrl_accuracy
 from ladder_core.report.plots import PLOTS
 
@@ -68,23 +81,19 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-
-
 def _write_eval(run_dir: Path, stage: str, correct: list[int], greedy: list[bool], seconds: float) -> None:
     rows = []
     for pid, c, g in zip(IDS, correct, greedy):
         statuses = ["correct"] * c + ["incorrect"] * (SAMPLES - c - 1) + (["unparseable"] if c < SAMPLES else [])
-        rows.append({"problem_id": pid, "problem": f"integrate(x**{pid[-1]}, x)",
-                     "completions": [f"<ANSWER>x</ANSWER> {i}" for i in range(SAMPLES)], "statuses": statuses,
-                     "n": SAMPLES, "n_correct": c, "greedy_completion": "<ANSWER>x</ANSWER>", "greedy_correct": g})
-    _write_jsonl(run_dir / stage / "results.jsonl", rows)
-    _write_json(run_dir / stage / "summary.json", {
-        "problem_set": "tiny_hard_test", "n_problems": len(IDS), "samples": SAMPLES, "temperature": 1.0,
-        "pass_at_k": {str(k): _mean_pass(correct, k) for k in KS},
-        "greedy_accuracy": sum(greedy) / len(greedy), "seconds": seconds})
+        rows.append(EvalProblemResult(
+            problem_id=pid, problem=f"integrate(x**{pid[-1]}, x)",
+            completions=[f"<ANSWER>x</ANSWER> {i}" for i in range(SAMPLES)], statuses=statuses, n=SAMPLES,
+            n_correct=c, greedy_completion="<ANSWER>x</ANSWER>", greedy_correct=g))
+    write_jsonl(run_dir / stage / "results.jsonl", rows)
+    write_json(run_dir / stage / "summary.json", EvalSummary(
+        problem_set="tiny_hard_test", n_problems=len(IDS), samples=SAMPLES, temperature=1.0,
+        pass_at_k={str(k): _mean_pass(correct, k) for k in KS}, greedy_accuracy=sum(greedy) / len(greedy),
+        solved_any_sample=sum(c > 0 for c in correct), seconds=seconds))
     _write_json(run_dir / stage / "DONE.json", {"stage": stage})
 
 
@@ -92,28 +101,27 @@ def _write_variants(run_dir: Path) -> None:
     nodes = []
     for r in range(2):
         root = f"train-{r}"
-        nodes.append({"id": root, "root_id": root, "parent_id": None, "depth": 0, "text": "integrate(x*sin(x), x)",
-                      "canonical": "x*sin(x)", "transformations": [], "persona": "", "temperature": None,
-                      "generator": ""})
+        nodes.append(TreeNode(id=root, root_id=root, parent_id=None, depth=0, text="integrate(x*sin(x), x)",
+                              canonical="x*sin(x)"))
         for i in range(3):
             child = f"{root}-{i}"
-            nodes.append({"id": child, "root_id": root, "parent_id": root, "depth": 1, "text": "integrate(sin(x), x)",
-                          "canonical": f"sin(x)+{i}", "transformations": ["drop a term"], "persona": "Euler",
-                          "temperature": 1.0, "generator": "programmatic"})
+            nodes.append(TreeNode(id=child, root_id=root, parent_id=root, depth=1, text="integrate(sin(x), x)",
+                                  canonical=f"sin(x)+{i}", transformations=("drop a term",), persona="Euler",
+                                  temperature=1.0, generator="programmatic"))
             for j in range(5 if i < 2 else 0):
-                nodes.append({"id": f"{child}-{j}", "root_id": root, "parent_id": child, "depth": 2,
-                              "text": "integrate(x, x)", "canonical": f"x+{i}{j}",
-                              "transformations": ["reduce an exponent"], "persona": "", "temperature": 0.8,
-                              "generator": "programmatic"})
-    _write_jsonl(run_dir / "variants" / "nodes.jsonl", nodes)
-    # the shape of ladder_core.variants.stats.summarize(): duplicates are rejection reasons
-    _write_json(run_dir / "variants" / "stats.json", {
-        "roots": 2, "variants": 26, "variants_per_root": {"min": 13, "max": 13, "mean": 13.0}, "complete_roots": 0,
-        "nodes_per_depth": {"0": 2, "1": 6, "2": 20}, "proposed": 50, "accepted": 26, "acceptance_rate": 0.52,
-        "rejections": {"duplicate_canonical": 4, "duplicate_exact": 6, "not_easier": 4, "too_long": 2,
-                       "unparseable": 8},
-        "per_generator": {"programmatic": {"proposed": 50, "accepted": 26, "acceptance_rate": 0.52}},
-        "rounds_run": 3, "seconds": 29.5, "resumed": False, "new_nodes": 26})
+                nodes.append(TreeNode(id=f"{child}-{j}", root_id=root, parent_id=child, depth=2,
+                                      text="integrate(x, x)", canonical=f"x+{i}{j}",
+                                      transformations=("reduce an exponent",), temperature=0.8,
+                                      generator="programmatic"))
+    write_jsonl(run_dir / "variants" / "nodes.jsonl", nodes)
+    # duplicates are rejection reasons
+    write_json(run_dir / "variants" / "stats.json", VariantsStats(
+        roots=2, variants=26, variants_per_root={"min": 13, "max": 13, "mean": 13.0}, complete_roots=0,
+        nodes_per_depth={"0": 2, "1": 6, "2": 20}, proposed=50, accepted=26, acceptance_rate=0.52,
+        rejections={"duplicate_canonical": 4, "duplicate_exact": 6, "not_easier": 4, "too_long": 2,
+                    "unparseable": 8},
+        per_generator={"programmatic": GeneratorTotals(proposed=50, accepted=26, acceptance_rate=0.52)},
+        rounds_run=3, seconds=29.5, resumed=False, new_nodes=26))
     (run_dir / "variants" / "tree_train-0.html").write_text("<html>tree</html>", encoding="utf-8")
     (run_dir / "variants" / "tree_train-1.html").write_text("<html>tree</html>", encoding="utf-8")
     _write_json(run_dir / "variants" / "DONE.json", {"stage": "variants"})
@@ -125,26 +133,28 @@ def _write_train(run_dir: Path, steps: int = 40) -> None:
         depth_reward = {"1": min(1.05, 0.2 + 0.02 * s), "2": min(1.05, 0.5 + 0.015 * s)}
         if s % 3 == 0:  # roots are only probed now and then
             depth_reward["0"] = min(1.05, 0.01 * s)
-        rows.append({"step": s, "reward": sum(depth_reward.values()) / len(depth_reward), "reward_std": 0.3,
-                     "frac_zero_std": 0.1, "depth_reward": depth_reward,
-                     "depth_success": {"0": 0.01 * s, "1": min(1.0, 0.2 + 0.015 * s), "2": min(1.0, 0.5 + 0.01 * s)},
-                     "roots_mastered": s // 20,
-                     "dynamic": {"zero_std_groups": s // 2, "replaced": s // 3, "dropped": s // 8}, "seconds": 7.5})
-    _write_jsonl(run_dir / "train" / "log.jsonl", rows)
-    _write_json(run_dir / "train" / "summary.json", {
-        "steps": steps, "seconds": 300.0, "reward_first": rows[0]["reward"], "reward_last": rows[-1]["reward"],
-        "dynamic_sampling": {"zero_std_groups": 20, "replaced": 13, "dropped": 5},
-        "reward_failures": {"timeout": 2, "error": 1}, "final_depth_success": {"0": 0.4, "1": 0.8, "2": 0.9}})
+        rows.append(TrainStep(step=s, reward=sum(depth_reward.values()) / len(depth_reward), reward_std=0.3,
+                              frac_zero_std=0.1, depth_reward=depth_reward,
+                              depth_success={"0": 0.01 * s, "1": min(1.0, 0.2 + 0.015 * s),
+                                             "2": min(1.0, 0.5 + 0.01 * s)},
+                              roots_mastered=s // 20,
+                              dynamic={"zero_std_groups": s // 2, "replaced": s // 3, "dropped": s // 8},
+                              seconds=7.5))
+    write_jsonl(run_dir / "train" / "log.jsonl", rows)
+    write_json(run_dir / "train" / "summary.json", TrainSummary(
+        steps=steps, seconds=300.0, reward_first=rows[0].reward, reward_last=rows[-1].reward,
+        dynamic_sampling={"zero_std_groups": 20, "replaced": 13, "dropped": 5},
+        reward_failures=3, reward_checks=3200, final_depth_success={"0": 0.4, "1": 0.8, "2": 0.9}))
     (run_dir / "train" / "final").mkdir()
     (run_dir / "train" / "final" / "config.json").write_text("{}", encoding="utf-8")
     _write_json(run_dir / "train" / "DONE.json", {"stage": "train"})
 
 
 def _write_ttrl(run_dir: Path) -> None:
-    _write_jsonl(run_dir / "ttrl" / "results.jsonl", TTRL_ROWS)
-    _write_json(run_dir / "ttrl" / "summary.json", {
-        "attempted": 4, "solved_any_time": 3, "solved_final": 2, "skipped_already_solved": 6,
-        "steps_to_solve": [5, 12, 3], "seconds": 140.0})
+    write_jsonl(run_dir / "ttrl" / "results.jsonl", [TtrlProblemResult(**row) for row in TTRL_ROWS])
+    write_json(run_dir / "ttrl" / "summary.json", TtrlSummary(
+        attempted=4, solved_any_time=3, solved_final=2, skipped_already_solved=6, steps_to_solve=[5, 12, 3],
+        seconds=140.0))
     _write_json(run_dir / "ttrl" / "DONE.json", {"stage": "ttrl"})
 
 
@@ -237,7 +247,7 @@ def test_full_run_variants_training_timings(full_report: tuple[Path, dict[str, A
     assert t["reward_first"] == pytest.approx((0.22 + 0.515) / 2)
     assert t["reward_last"] > t["reward_first"]
     assert t["dynamic_sampling"] == {"zero_std_groups": 20, "replaced": 13, "dropped": 5}
-    assert t["reward_failures"] == {"timeout": 2, "error": 1} and t["reward_failures_total"] == 3
+    assert t["reward_failures"] == 3 and t["reward_failures_total"] == 3
     assert t["final_depth_success"] == {"0": 0.4, "1": 0.8, "2": 0.9}
     assert t["final_model_saved"] is True
 
@@ -272,7 +282,7 @@ def test_full_run_markdown_and_plots(full_report: tuple[Path, dict[str, Any]]) -
     assert "+47.5 points" in md
     assert "| 2 | 20 |" in md and "| duplicate_exact | 6 | 25.0% |" in md
     assert "[variants/tree_train-0.html](variants/tree_train-0.html)" in md
-    assert "| dynamic sampling: replaced | 13 |" in md and "| reward checks failed: timeout | 2 |" in md
+    assert "| dynamic sampling: replaced | 13 |" in md and "| reward checks failed (error/timeout) | 3 |" in md
     assert "| programmatic | proposed 50, accepted 26, acceptance_rate 0.520 |" in md
     assert "| test-4 | yes | no | 12 | 12 | 25.0% |" in md
     assert "| ttrl | 2.3 min |" in md
@@ -311,7 +321,7 @@ def test_partial_run_baseline_only(tmp_path: Path) -> None:
 
 def test_interrupted_stage_is_reported_as_started(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path, stages=("baseline",))
-    _write_jsonl(run_dir / "train" / "log.jsonl", [{"step": 1, "reward": 0.1, "depth_reward": {"1": 0.1}}])
+    write_jsonl(run_dir / "train" / "log.jsonl", [TrainStep(step=1, reward=0.1, depth_reward={"1": 0.1})])
     r = build_report(run_dir, {"pipeline": {"stages": ["baseline", "train", "report"]}})
     assert r["stage_status"]["train"] == "partial" and "train" in r["stages_missing"]
     assert r["training"]["steps"] == 1 and r["training"]["reward_last"] == pytest.approx(0.1)
@@ -322,15 +332,20 @@ def test_malformed_artifacts_become_warnings(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
     (run_dir / "evaluate" / "summary.json").write_text("{not json", encoding="utf-8")
     with (run_dir / "train" / "log.jsonl").open("a", encoding="utf-8") as fh:
-        fh.write('{"step": 41, "reward": NaN-oops\n[1, 2]\n')
+        fh.write('{"step": 41, "reward": NaN-oops\n[1, 2]\n')  # a bad line in the middle: corruption
+    with (run_dir / "ttrl" / "results.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write('{"problem_id": "test-9", "solv')  # a torn last line: dropped as everywhere
     _write_json(run_dir / "variants" / "stats.json", [1, 2, 3])
-    _write_json(run_dir / "timings.json", {"baseline": "fast", "train": {"seconds": 99.0}, "ttrl": float("nan")})
+    _write_json(run_dir / "timings.json", {"baseline": "fast", "train": {"seconds": 99.0}})
     _write_json(run_dir / "ttrl" / "summary.json", {"attempted": "four", "steps_to_solve": "many"})
     r = build_report(run_dir, None)
     text = " ".join(r["warnings"])
     assert "evaluate/summary.json: unreadable" in text
-    assert "train/log.jsonl: skipped 2 malformed line(s)" in text
-    assert "variants/stats.json: expected a JSON dict" in text
+    assert "train/log.jsonl: line 41 is not JSON" in text
+    assert "variants/stats.json: expected a JSON object" in text
+    assert "ttrl/summary.json: unknown field(s)" in text or "ttrl/summary.json: missing field(s)" in text
+    assert "timings.json: unreadable" in text
+    assert r["training"]["logged_steps"] == 0 and r["training"]["steps"] == 40  # the summary still reads
     # evaluate numbers are recomputed from results.jsonl with the same estimator
     assert r["final"]["recomputed_from_results"] is True
     assert r["final"]["pass@1"] == pytest.approx(41 / 80)
@@ -338,7 +353,7 @@ def test_malformed_artifacts_become_warnings(tmp_path: Path) -> None:
     assert r["final"]["greedy_accuracy"] == pytest.approx(0.6)
     assert r["variants"]["accepted"] == 26 and r["variants"]["generated"] is None
     assert r["ttrl"]["attempted"] == 4 and r["ttrl"]["steps_to_solve"] == [5, 12, 3]  # from results.jsonl
-    assert r["wall_time"]["train"] == 99.0 and "baseline" in r["wall_time"]  # falls back to summary seconds
+    assert r["wall_time"]["train"] == 300.0  # falls back to the stages' summary seconds
     assert r["wall_time"]["baseline"] == 12.0
     _strict_load(run_dir / "report.json")
     md = (run_dir / "report.md").read_text(encoding="utf-8")
@@ -357,9 +372,12 @@ def test_missing_or_empty_run_dir_still_reports(tmp_path: Path) -> None:
 
 
 def test_results_only_recompute_pass_at_k(tmp_path: Path) -> None:
-    rows = [{"problem_id": "a", "statuses": ["correct", "incorrect", "incorrect", "timeout"], "greedy_correct": None},
-            {"problem_id": "b", "n": 4, "n_correct": 4, "statuses": ["correct"] * 4, "greedy_correct": None}]
-    _write_jsonl(tmp_path / "baseline" / "results.jsonl", rows)
+    def row(pid: str, statuses: list[str]) -> EvalProblemResult:
+        return EvalProblemResult(problem_id=pid, problem="p", completions=["c"] * len(statuses), statuses=statuses,
+                                 n=len(statuses), n_correct=statuses.count("correct"))
+
+    write_jsonl(tmp_path / "baseline" / "results.jsonl",
+                [row("a", ["correct", "incorrect", "incorrect", "timeout"]), row("b", ["correct"] * 4)])
     summary = collect_run(tmp_path, {"evaluation": {"k": [1, 2, 4]}})
     assert summary.baseline is not None and summary.baseline.recomputed
     # a: n=4, c=1 -> pass@2 = 1 - C(3,2)/C(4,2) = 0.5; b always passes
@@ -369,22 +387,16 @@ def test_results_only_recompute_pass_at_k(tmp_path: Path) -> None:
     assert summary.stage_status["baseline"] == "partial"
 
 
-def test_variant_stats_alternative_schema(tmp_path: Path) -> None:
+def test_artifacts_in_another_shape_are_refused_not_guessed(tmp_path: Path) -> None:
     _write_json(tmp_path / "variants" / "stats.json", {
         "per_depth": {"0": {"nodes": 3}, "1": {"nodes": 12, "proposed": 30}, "2": {"accepted": 9}},
-        "rejections": [{"reason": "invalid", "count": 5}, {"reason": "duplicate", "count": 7},
-                       {"reason": "invalid", "count": 1}],
-        "duplicates": {"exact": 4, "canonical": 3},
-        "roots": ["r0", "r1", "r2"]})
+        "rejections": [{"reason": "invalid", "count": 5}], "roots": ["r0", "r1", "r2"]})
+    _write_json(tmp_path / "train" / "summary.json", {"steps": 3, "train_set": "x", "reward": 0.5})
     summary = collect_run(tmp_path)
-    v = summary.variants
-    assert v is not None
-    assert v.per_depth == {0: 3, 1: 12, 2: 9}
-    assert v.accepted == 21 and v.roots == 3
-    assert v.rejections == {"duplicate": 7, "invalid": 6}
-    assert v.duplicates == 7
-    assert v.proposed == 21 + 13  # accepted + rejections (duplicates already a rejection reason)
-    assert summary.warnings == []
+    assert summary.variants is None and summary.training is None
+    text = " ".join(summary.warnings)
+    assert "variants/stats.json: unknown field(s) per_depth" in text
+    assert "train/summary.json: unknown field(s) reward" in text
 
 
 def test_ttrl_on_base_model_without_per_problem_results(tmp_path: Path) -> None:
