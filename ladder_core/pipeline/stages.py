@@ -124,7 +124,7 @@ def train(ctx: RunContext) -> TrainSummary:
     nodes = _load_nodes(ctx)
     model, tokenizer = ctx.load_model(trained=False)
     result, trainer = train_on_nodes(ctx.cfg, ctx.domain, nodes, model, tokenizer, out, stage="train",
-                                     host=ctx.host)
+                                     host=ctx.host, run_dir=ctx.run_dir)
     _save_final(trainer, tokenizer, out / "final")
     result.nodes = len(nodes)
     result.train_set = _set_name(ctx, "train")
@@ -183,7 +183,8 @@ def ttrl(ctx: RunContext) -> TtrlSummary:
                                 per_root=int(cfg.ttrl.variants_per_problem), progress=False)
         result, trainer = train_on_nodes(cfg, ctx.domain, nodes, model, tokenizer, tree_dir, stage="ttrl",
                                          max_steps=int(cfg.ttrl.max_steps), host=ctx.host, watch=[problem.id],
-                                         resume=False, save_checkpoints=False)
+                                         resume=False, save_checkpoints=False, run_dir=ctx.run_dir,
+                                         problem_id=problem.id)
         policy = trainer.model
         final_pass, greedy_ok = _final_check(ctx, policy, tokenizer, problem)
         solved_step = result.first_solved_step.get(problem.id)
