@@ -285,6 +285,28 @@ def write_jsonl(path: Path, records: Iterable[Any]) -> None:
 
 
 # ============================================================================== records
+# the whole run
+@dataclass(frozen=True)
+class StageDone:
+    """``<stage>/DONE.json``: the stage finished (a rerun skips it); ``seconds`` of wall time."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    seconds: float
+
+
+@dataclass(frozen=True)
+class StageTimings:
+    """``timings.json``: wall seconds per stage, in run order (a rerun of a stage overwrites its entry)."""
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def with_stage(self, stage: str, seconds: float) -> StageTimings:
+        return StageTimings({**self.seconds, stage: round(seconds, 2)})
+
+
 # baseline/ and evaluate/ (and their validation/ folders)
 @dataclass
 class EvalProblemResult:
@@ -506,7 +528,7 @@ class TtrlSummary:
 
 
 __all__ = [
-    "ArtifactError", "EvalProblemResult", "EvalSummary", "GeneratorTotals", "JsonlScan", "Rejection",
+    "ArtifactError", "StageDone", "StageTimings", "EvalProblemResult", "EvalSummary", "GeneratorTotals", "JsonlScan", "Rejection",
     "RoundRecord", "TrainStep", "TrainSummary", "TreeNode", "TtrlProblemResult", "TtrlSummary", "VariantsStats",
     "append_jsonl", "cut_torn_tail", "dumps_line", "from_dict", "read_json", "read_jsonl", "scan_jsonl",
     "to_dict", "write_json", "write_jsonl",

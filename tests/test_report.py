@@ -15,6 +15,8 @@ from ladder_core.artifacts import (
     EvalProblemResult,
     EvalSummary,
     GeneratorTotals,
+    StageDone,
+    StageTimings,
     TrainStep,
     TrainSummary,
     TreeNode,
@@ -94,7 +96,7 @@ def _write_eval(run_dir: Path, stage: str, correct: list[int], greedy: list[bool
         problem_set="tiny_hard_test", n_problems=len(IDS), samples=SAMPLES, temperature=1.0,
         pass_at_k={str(k): _mean_pass(correct, k) for k in KS}, greedy_accuracy=sum(greedy) / len(greedy),
         solved_any_sample=sum(c > 0 for c in correct), seconds=seconds))
-    _write_json(run_dir / stage / "DONE.json", {"stage": stage})
+    write_json(run_dir / stage / "DONE.json", StageDone(seconds=1.0))
 
 
 def _write_variants(run_dir: Path) -> None:
@@ -124,7 +126,7 @@ def _write_variants(run_dir: Path) -> None:
         rounds_run=3, seconds=29.5, resumed=False, new_nodes=26))
     (run_dir / "variants" / "tree_train-0.html").write_text("<html>tree</html>", encoding="utf-8")
     (run_dir / "variants" / "tree_train-1.html").write_text("<html>tree</html>", encoding="utf-8")
-    _write_json(run_dir / "variants" / "DONE.json", {"stage": "variants"})
+    write_json(run_dir / "variants" / "DONE.json", StageDone(seconds=1.0))
 
 
 def _write_train(run_dir: Path, steps: int = 40) -> None:
@@ -147,7 +149,7 @@ def _write_train(run_dir: Path, steps: int = 40) -> None:
         reward_failures=3, reward_checks=3200, final_depth_success={"0": 0.4, "1": 0.8, "2": 0.9}))
     (run_dir / "train" / "final").mkdir()
     (run_dir / "train" / "final" / "config.json").write_text("{}", encoding="utf-8")
-    _write_json(run_dir / "train" / "DONE.json", {"stage": "train"})
+    write_json(run_dir / "train" / "DONE.json", StageDone(seconds=1.0))
 
 
 def _write_ttrl(run_dir: Path) -> None:
@@ -155,7 +157,7 @@ def _write_ttrl(run_dir: Path) -> None:
     write_json(run_dir / "ttrl" / "summary.json", TtrlSummary(
         attempted=4, solved_any_time=3, solved_final=2, skipped_already_solved=6, steps_to_solve=[5, 12, 3],
         seconds=140.0))
-    _write_json(run_dir / "ttrl" / "DONE.json", {"stage": "ttrl"})
+    write_json(run_dir / "ttrl" / "DONE.json", StageDone(seconds=1.0))
 
 
 def make_run_dir(root: Path, stages: tuple[str, ...] = ("baseline", "variants", "train", "evaluate", "ttrl")) -> Path:
@@ -173,7 +175,7 @@ def make_run_dir(root: Path, stages: tuple[str, ...] = ("baseline", "variants", 
         _write_eval(run_dir, "evaluate", TRAINED_CORRECT, TRAINED_GREEDY, 13.5)
     if "ttrl" in stages:
         _write_ttrl(run_dir)
-    _write_json(run_dir / "timings.json", {s: TIMINGS[s] for s in stages})
+    write_json(run_dir / "timings.json", StageTimings({s: TIMINGS[s] for s in stages}))
     return run_dir
 
 
@@ -336,7 +338,7 @@ def test_malformed_artifacts_become_warnings(tmp_path: Path) -> None:
     with (run_dir / "ttrl" / "results.jsonl").open("a", encoding="utf-8") as fh:
         fh.write('{"problem_id": "test-9", "solv')  # a torn last line: dropped as everywhere
     _write_json(run_dir / "variants" / "stats.json", [1, 2, 3])
-    _write_json(run_dir / "timings.json", {"baseline": "fast", "train": {"seconds": 99.0}})
+    _write_json(run_dir / "timings.json", {"seconds": {"baseline": "fast", "train": {"seconds": 99.0}}})
     _write_json(run_dir / "ttrl" / "summary.json", {"attempted": "four", "steps_to_solve": "many"})
     r = build_report(run_dir, None)
     text = " ".join(r["warnings"])
@@ -344,7 +346,7 @@ def test_malformed_artifacts_become_warnings(tmp_path: Path) -> None:
     assert "train/log.jsonl: line 41 is not JSON" in text
     assert "variants/stats.json: expected a JSON object" in text
     assert "ttrl/summary.json: unknown field(s)" in text or "ttrl/summary.json: missing field(s)" in text
-    assert "timings.json: unreadable" in text
+    assert "timings.json: StageTimings.seconds['baseline']: expected a number" in text
     assert r["training"]["logged_steps"] == 0 and r["training"]["steps"] == 40  # the summary still reads
     # evaluate numbers are recomputed from results.jsonl with the same estimator
     assert r["final"]["recomputed_from_results"] is True

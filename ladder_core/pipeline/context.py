@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -88,10 +87,11 @@ class RunContext:
 
     # ------------------------------------------------------------- bookkeeping
     def record_timing(self, stage: str, seconds: float) -> None:
+        from ladder_core.artifacts import StageTimings, read_json, write_json
+
         path = self.run_dir / "timings.json"
-        timings = json.loads(path.read_text()) if path.exists() else {}
-        timings[stage] = round(seconds, 2)
-        path.write_text(json.dumps(timings, indent=2))
+        timings = read_json(path, StageTimings) if path.exists() else StageTimings()
+        write_json(path, timings.with_stage(stage, seconds))
 
     def close(self) -> None:
         if self._domain is not None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+from ladder_core.artifacts import StageDone, write_json
 from ladder_core.pipeline.context import RunContext
 from ladder_core.pipeline.stages import STAGES
 from ladder_core.plugins import PluginHost
@@ -73,7 +73,7 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
             seconds = time.monotonic() - start
             if state.is_main_process:
                 ctx.record_timing(stage, seconds)
-                (ctx.stage_dir(stage) / DONE_FILE).write_text(json.dumps({"seconds": round(seconds, 2)}))
+                write_json(ctx.stage_dir(stage) / DONE_FILE, StageDone(seconds=round(seconds, 2)))
             if stage == "report":
                 report = result
                 print(f"ladder: report written to {run_dir / 'report.md'}", file=sys.stderr)

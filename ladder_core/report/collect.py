@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from ladder_core.artifacts import (
     ArtifactError,
     EvalProblemResult,
+    StageTimings,
     EvalSummary,
     TrainStep,
     TrainSummary,
@@ -215,18 +216,8 @@ def _read_ttrl(reader: _Reader) -> TtrlResult | None:
 
 
 def _read_timings(reader: _Reader) -> dict[str, float]:
-    """``timings.json``: wall seconds per stage (written by the run context)."""
-    path = reader.run_dir / "timings.json"
-    if not path.is_file():
-        return {}
-    import json
-
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return {str(stage): float(seconds) for stage, seconds in data.items()}
-    except (OSError, ValueError, TypeError, AttributeError) as exc:
-        reader.warn(f"timings.json: unreadable ({type(exc).__name__}: {exc}); ignored")
-        return {}
+    timings = reader.json("timings.json", StageTimings)
+    return dict(timings.seconds) if timings else {}
 
 
 def _stage_status(reader: _Reader, stage: str) -> str:
