@@ -98,9 +98,7 @@ def test_unknown_stage_lists_valid_ones(tmp_path, host, model_dir, capsys):
 
 RUNNER = textwrap.dedent("""
     import sys
-    from ladder_core.artifacts import TrainStep, TtrlProblemResult, read_jsonl
-from ladder_core.cli import run
-from ladder_core.hookspecs import hookimpl
+    from ladder_core.cli import run
     from ladder_core.plugins import PluginHost, create_plugin_manager
     from ladder_core.testing.compose import compose_config
     from ladder_core.testing.toy_domain import ToyPlugin
