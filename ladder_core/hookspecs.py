@@ -144,10 +144,11 @@ def ladder_train_step_end(info: TrainStepInfo) -> None:
 
 
 @hookspec
-def ladder_tree_grew(root_id: str, nodes: list[TreeNode]) -> None:
+def ladder_tree_grew(root_id: str, nodes: list[TreeNode], run_dir: Path | None) -> None:
     """Called when accepted variant nodes (:class:`~ladder_core.records.TreeNode` records) join a root's tree.
 
-    Example::
+    ``run_dir`` is the run directory (``None`` for trees built outside a
+    pipeline run); in TTRL, ``root_id`` is the test problem. Example::
 
         @hookimpl
         def ladder_tree_grew(root_id, nodes):
@@ -156,11 +157,12 @@ def ladder_tree_grew(root_id: str, nodes: list[TreeNode]) -> None:
 
 
 @hookspec
-def ladder_ttrl_problem_end(result: TtrlProblemResult) -> None:
+def ladder_ttrl_problem_end(result: TtrlProblemResult, run_dir: Path | None) -> None:
     """Called when test-time RL on one test problem ends (before the weights are restored).
 
     ``result`` is the line written to ``ttrl/results.jsonl``
-    (:class:`~ladder_core.artifacts.TtrlProblemResult`). Example::
+    (:class:`~ladder_core.artifacts.TtrlProblemResult`, with the
+    ``problem_id``); ``run_dir`` the run directory. Example::
 
         @hookimpl
         def ladder_ttrl_problem_end(result):

@@ -111,6 +111,8 @@ class PluginHost:
 
     def __init__(self, pm: pluggy.PluginManager | None = None) -> None:
         self.pm = pm if pm is not None else create_plugin_manager()
+        #: The run directory of the pipeline run in progress (set by :meth:`run_start`), passed to observers.
+        self.run_dir: Path | None = None
 
     # ------------------------------------------------------------ contributions
     def _collect(self, hook_name: str, kind: str) -> dict[str, tuple[Any, str]]:
@@ -153,6 +155,7 @@ class PluginHost:
 
     # --------------------------------------------------------------- observers
     def run_start(self, cfg: Any, run_dir: Path) -> None:
+        self.run_dir = run_dir
         self.pm.hook.ladder_run_start(cfg=cfg, run_dir=run_dir)
 
     def run_end(self, run_dir: Path) -> None:
@@ -163,10 +166,10 @@ class PluginHost:
         self.pm.hook.ladder_train_step_end(info=info)
 
     def tree_grew(self, root_id: str, nodes: list[TreeNode]) -> None:
-        self.pm.hook.ladder_tree_grew(root_id=root_id, nodes=nodes)
+        self.pm.hook.ladder_tree_grew(root_id=root_id, nodes=nodes, run_dir=self.run_dir)
 
     def ttrl_problem_end(self, result: TtrlProblemResult) -> None:
-        self.pm.hook.ladder_ttrl_problem_end(result=result)
+        self.pm.hook.ladder_ttrl_problem_end(result=result, run_dir=self.run_dir)
 
 
 _default_host: PluginHost | None = None

@@ -43,7 +43,7 @@ class Observer:
     """Records what the observer hooks receive."""
 
     def __init__(self):
-        self.steps, self.ends = [], []
+        self.steps, self.ends, self.trees, self.ttrl = [], [], [], []
 
     @hookimpl
     def ladder_train_step_end(self, info):
@@ -52,6 +52,14 @@ class Observer:
     @hookimpl
     def ladder_run_end(self, report, run_dir):
         self.ends.append((report, run_dir))
+
+    @hookimpl
+    def ladder_tree_grew(self, root_id, run_dir):
+        self.trees.append((root_id, run_dir))
+
+    @hookimpl
+    def ladder_ttrl_problem_end(self, result, run_dir):
+        self.ttrl.append((result.problem_id, run_dir))
 
 
 def test_full_pipeline_writes_every_artifact_and_report(tmp_path, model_dir):
@@ -81,6 +89,8 @@ def test_full_pipeline_writes_every_artifact_and_report(tmp_path, model_dir):
     assert [i.log for i in train_steps] == read_jsonl(tmp_path / "train" / "log.jsonl", TrainStep)
     ttrl_ids = {r.problem_id for r in read_jsonl(tmp_path / "ttrl" / "results.jsonl", TtrlProblemResult)}
     assert {i.problem_id for i in observer.steps if i.stage == "ttrl"} == ttrl_ids
+    assert {pid for pid, _ in observer.ttrl} == ttrl_ids and observer.trees
+    assert {d for _, d in observer.trees + observer.ttrl} == {tmp_path.resolve()}
     (end, end_dir), = observer.ends
     assert end_dir == tmp_path.resolve() and end.train.steps == 4 and end.final.pass_at(1) is not None
     assert end.report_json == tmp_path.resolve() / "report.json" and end.problems == ()
