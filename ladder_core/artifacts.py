@@ -89,14 +89,16 @@ def from_dict(cls: type[R], data: Any, where: str = "") -> R:
             raise ArtifactError(f"{where}: not a {cls.__name__} ({exc})") from exc
     hints = _hints(cls)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    older = (f" (written by an older ladder: schema_version {version}, this ladder writes {supported}; "
+             "rerun that stage)") if version < supported else ""
     unknown = sorted(set(data) - set(fields))
     if unknown:
         raise ArtifactError(f"{where}: unknown field(s) {', '.join(unknown)} for {cls.__name__} "
-                            f"(fields: {', '.join(fields)})")
+                            f"(fields: {', '.join(fields)}){older}")
     missing = [n for n, f in fields.items() if n not in data and f.default is dataclasses.MISSING
                and f.default_factory is dataclasses.MISSING]
     if missing:
-        raise ArtifactError(f"{where}: missing field(s) {', '.join(missing)} for {cls.__name__}")
+        raise ArtifactError(f"{where}: missing field(s) {', '.join(missing)} for {cls.__name__}{older}")
     values = {name: _convert(hints[name], value, f"{where}: {cls.__name__}.{name}") for name, value in data.items()}
     return cls(**values)
 
@@ -346,9 +348,29 @@ class EvalSummary:
     solved_any_sample: int
     seconds: float = 0.0
     problem_set: str = ""
+    split: str = "test"
 
     def pass_at(self, k: int) -> float | None:
         return self.pass_at_k.get(str(k))
+
+
+# decontamination (variants/stats.json, train/summary.json, ttrl/results.jsonl)
+@dataclass(frozen=True)
+class Decontamination:
+    """Nodes dropped because they equal an evaluation problem, and training roots that are evaluation problems.
+
+    ``dropped``: per evaluation set, per match kind (``canonical``,
+    ``equivalent``); ``overlapping_roots``: ``{"root_id", "set",
+    "problem_id", ...}`` per training root equal to an evaluation problem
+    (removed, or kept with ``decontamination.keep_overlapping_roots=true``).
+    """
+
+    SCHEMA_VERSION: ClassVar[int] = 1
+
+    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+    total_dropped: int = 0
+    overlapping_roots: list[dict[str, str]] = field(default_factory=list)
+    kept_overlapping_roots: bool = False
 
 
 # variants/
@@ -430,6 +452,7 @@ class VariantsStats:
     seconds: float = 0.0
     resumed: bool = False
     new_nodes: int = 0
+    decontamination: Decontamination | None = None
 
     @property
     def duplicates(self) -> int:
@@ -473,7 +496,8 @@ class TrainSummary:
 
     ``reward_failures`` counts checks that errored or timed out out of
     ``reward_checks``; ``first_solved_step`` is set for watched node ids (TTRL:
-    the test problem); ``nodes`` and ``train_set`` are filled by the train stage.
+    the test problem); ``nodes``, ``train_set`` and ``decontamination`` (the
+    nodes training really saw, re-checked) are filled by the train stage.
     """
 
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -490,6 +514,7 @@ class TrainSummary:
     solved_nodes: list[str] = field(default_factory=list)
     nodes: int = 0
     train_set: str = ""
+    decontamination: Decontamination | None = None
 
 
 # ttrl/
@@ -497,38 +522,63 @@ class TrainSummary:
 class TtrlProblemResult:
     """One line of ``ttrl/results.jsonl``, and the ``ladder_ttrl_problem_end`` payload.
 
-    ``final_pass`` is the share of ``ttrl.eval_samples`` samples correct after
-    TTRL; ``steps_to_solve`` is ``None`` when the problem was never solved.
+    ``samples`` answers were drawn from the adapted model (``adapted_correct``
+    verified) and, as the control, from the same model before adaptation
+    (``control_correct``); ``*_greedy`` are the greedy answers' verdicts.
+    ``solved``/``control_solved`` apply the one "solved" rule
+    (:mod:`ladder_core.evaluation.solved`). ``trained_on_problem`` is false
+    under the authors' protocol (variants only); ``steps_to_solve`` is only
+    set when training on the problem itself found a verified answer.
+    ``decontamination``: the problem's variants dropped as equal to an
+    evaluation problem.
     """
 
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2  # 2: the control and the one solved rule (issue 12)
 
     problem_id: str
-    solved_any_time: bool
-    solved_final: bool
-    steps: int
-    steps_to_solve: int | None
+    trained_on_problem: bool
     variants: int
-    final_pass: float = 0.0
+    steps: int
+    samples: int
+    adapted_correct: int
+    adapted_greedy: bool | None
+    control_correct: int
+    control_greedy: bool | None
+    solved: bool
+    control_solved: bool
+    steps_to_solve: int | None = None
+    decontamination: Decontamination | None = None
     seconds: float = 0.0
+
+    @property
+    def adapted_pass_at_1(self) -> float:
+        return self.adapted_correct / self.samples if self.samples else 0.0
+
+    @property
+    def control_pass_at_1(self) -> float:
+        return self.control_correct / self.samples if self.samples else 0.0
 
 
 @dataclass(frozen=True)
 class TtrlSummary:
-    """``ttrl/summary.json``."""
+    """``ttrl/summary.json``: the protocol and the counts over the attempted problems."""
 
-    SCHEMA_VERSION: ClassVar[int] = 1
+    SCHEMA_VERSION: ClassVar[int] = 2
 
+    protocol: str
+    trained_on_problem: bool
+    reset_weights: bool
+    start_stage: str | None
     attempted: int
-    solved_any_time: int
-    solved_final: int
+    solved: int
+    control_solved: int
     skipped_already_solved: int
-    steps_to_solve: list[int]
+    eval_samples: int
     seconds: float
 
 
 __all__ = [
-    "ArtifactError", "StageDone", "StageTimings", "EvalProblemResult", "EvalSummary", "GeneratorTotals", "JsonlScan", "Rejection",
+    "ArtifactError", "Decontamination", "StageDone", "StageTimings", "EvalProblemResult", "EvalSummary", "GeneratorTotals", "JsonlScan", "Rejection",
     "RoundRecord", "TrainStep", "TrainSummary", "TreeNode", "TtrlProblemResult", "TtrlSummary", "VariantsStats",
     "append_jsonl", "cut_torn_tail", "dumps_line", "from_dict", "read_json", "read_jsonl", "scan_jsonl",
     "to_dict", "write_json", "write_jsonl",

@@ -166,5 +166,5 @@ def ladder_ttrl_problem_end(result: TtrlProblemResult, run_dir: Path | None) -> 
 
         @hookimpl
         def ladder_ttrl_problem_end(result):
-            print(result.problem_id, "solved" if result.solved_any_time else "failed")
+            print(result.problem_id, "solved" if result.solved else "failed")
     """

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from ladder_core.artifacts import (
     ArtifactError,
+    Decontamination,
     EvalProblemResult,
     StageTimings,
     EvalSummary,
@@ -215,6 +216,18 @@ def _read_ttrl(reader: _Reader) -> TtrlResult | None:
     return TtrlResult(summary=summary, problems=list(rows or []))
 
 
+def _decontamination(summary: RunSummary) -> dict[str, Decontamination]:
+    """The variants stage's and the train stage's records (the latter re-checks what training really saw)."""
+    out: dict[str, Decontamination] = {}
+    stats = summary.variants.stats if summary.variants else None
+    trained = summary.training.summary if summary.training else None
+    if stats is not None and stats.decontamination is not None:
+        out["variants"] = stats.decontamination
+    if trained is not None and trained.decontamination is not None:
+        out["train"] = trained.decontamination
+    return out
+
+
 def _read_timings(reader: _Reader) -> dict[str, float]:
     timings = reader.json("timings.json", StageTimings)
     return dict(timings.seconds) if timings else {}
@@ -270,6 +283,10 @@ def collect_run(run_dir: Path | str, cfg: Any = None) -> RunSummary:
         "variants": lambda: _read_variants(reader),
         "training": lambda: _read_training(reader),
         "ttrl": lambda: _read_ttrl(reader),
+        "validation_baseline": lambda: _read_eval(reader, "baseline/validation", summary.eval_k, temperature)
+        if reader.exists("baseline/validation/summary.json") else None,
+        "validation_final": lambda: _read_eval(reader, "evaluate/validation", summary.eval_k, temperature)
+        if reader.exists("evaluate/validation/summary.json") else None,
         "timings": lambda: _read_timings(reader),
     }
     for attr, read in readers.items():
@@ -281,6 +298,7 @@ def collect_run(run_dir: Path | str, cfg: Any = None) -> RunSummary:
         if value is not None:
             setattr(summary, attr, value)
 
+    summary.decontamination = _decontamination(summary)
     for stage, result in (("baseline", summary.baseline), ("evaluate", summary.final),
                           ("train", summary.training), ("ttrl", summary.ttrl)):
         secs = getattr(result, "seconds", None)

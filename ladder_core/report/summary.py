@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from ladder_core.artifacts import (
+    Decontamination,
     EvalProblemResult,
     EvalSummary,
     TrainStep,
@@ -208,42 +209,55 @@ class TrainingResult:
 
 @dataclass
 class TtrlResult:
-    """``ttrl/``: ``summary.json`` and the ``results.jsonl`` lines (:class:`TtrlProblemResult`)."""
+    """``ttrl/``: ``summary.json`` (:class:`TtrlSummary`) and the ``results.jsonl`` lines
+    (:class:`TtrlProblemResult`); counts come from the lines when there are any."""
 
     summary: TtrlSummary | None = None
     problems: list[TtrlProblemResult] = field(default_factory=list)
 
     @property
+    def protocol(self) -> str | None:
+        return self.summary.protocol if self.summary else None
+
+    @property
+    def trained_on_problem(self) -> bool | None:
+        if self.summary:
+            return self.summary.trained_on_problem
+        return any(p.trained_on_problem for p in self.problems) if self.problems else None
+
+    @property
+    def reset_weights(self) -> bool | None:
+        return self.summary.reset_weights if self.summary else None
+
+    @property
     def attempted(self) -> int | None:
-        return self.summary.attempted if self.summary else (len(self.problems) if self.problems else None)
+        return len(self.problems) if self.problems else (self.summary.attempted if self.summary else None)
 
     @property
-    def solved_any_time(self) -> int | None:
-        if self.summary:
-            return self.summary.solved_any_time
-        return sum(p.solved_any_time for p in self.problems) if self.problems else None
+    def solved(self) -> int | None:
+        if self.problems:
+            return sum(p.solved for p in self.problems)
+        return self.summary.solved if self.summary else None
 
     @property
-    def solved_final(self) -> int | None:
-        if self.summary:
-            return self.summary.solved_final
-        return sum(p.solved_final for p in self.problems) if self.problems else None
+    def control_solved(self) -> int | None:
+        if self.problems:
+            return sum(p.control_solved for p in self.problems)
+        return self.summary.control_solved if self.summary else None
 
     @property
     def skipped_already_solved(self) -> int | None:
         return self.summary.skipped_already_solved if self.summary else None
 
     @property
-    def steps_to_solve(self) -> list[int]:
-        if self.summary:
-            return list(self.summary.steps_to_solve)
-        return [p.steps_to_solve for p in self.problems if p.steps_to_solve is not None]
+    def eval_samples(self) -> int | None:
+        return self.summary.eval_samples if self.summary else None
 
     @property
     def seconds(self) -> float | None:
-        if self.summary:
-            return self.summary.seconds
-        return sum(p.seconds for p in self.problems) if self.problems else None
+        if self.problems:
+            return sum(p.seconds for p in self.problems)
+        return self.summary.seconds if self.summary else None
 
 
 @dataclass
@@ -264,6 +278,11 @@ class RunSummary:
     variants: VariantsResult | None = None
     training: TrainingResult | None = None
     ttrl: TtrlResult | None = None
+    #: ``baseline/validation`` and ``evaluate/validation`` (evaluation.validation=true).
+    validation_baseline: EvalResult | None = None
+    validation_final: EvalResult | None = None
+    #: Nodes dropped as equal to an evaluation problem (variants stage + train stage), see decontaminate.py.
+    decontamination: dict[str, Decontamination] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     eval_k: list[int] = field(default_factory=list)
     ttrl_eval_samples: int | None = None
