@@ -50,7 +50,7 @@ _HUGE = 1e150  # values beyond this are "near overflow" and not used
 _MAX_COND = 1e6  # sums that cancel more than this leave too few trustworthy digits
 _MAX_EXPLAINED = 100.0  # rounding noise up to this many times deriv_rtol passes when cancellation explains it
 _CERTAIN_REL = 1e-9  # a smooth, well-conditioned relative error above this is no rounding noise
-_PAIR_RTOL = 1e-9  # increments F(b) - F(a) against the integral (quadrature is good to ~1e-12)
+_PAIR_RTOL = 2e-11  # increments F(b) - F(a) against the integral (the two rules agree to 1e-11)
 _CONST_RTOL = 1e-9  # F(x, C) - F(x, C') constant in x
 _FAR = (30.0, 1e5)  # range of the few far-out points added to every problem
 
