@@ -190,6 +190,9 @@ def warm_up() -> None:
     """Import the heavy modules and run one tiny evaluation (workers call this at start)."""
     from ladder_integration.verify import definite, derivative, paper  # noqa: F401
 
+    # The first answer with a constant of integration makes SymPy import its tensor
+    # module (a third of a second): pay that here, not inside a check's time limit.
+    verify_in_process("integrate(x, x)", "<ANSWER>x**2/2 + C</ANSWER>")
     x = sympy.Symbol("x")
     with np.errstate(all="ignore"):
         from ladder_integration.verify.numeric import evaluate

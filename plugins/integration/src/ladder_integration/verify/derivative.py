@@ -40,7 +40,7 @@ import numpy as np
 import sympy
 
 from ladder_integration.verify.config import VerifierConfig
-from ladder_integration.verify.intervals import EMPTY, Pairs, continuous_pairs
+from ladder_integration.verify.intervals import EMPTY, Pairs, continuous_pairs, quadrature_nodes
 from ladder_integration.verify.numeric import MPMATH, evaluate, evaluate_tracked
 
 __all__ = ["SampleSet", "sample_integrand", "check_antiderivative"]
@@ -111,13 +111,20 @@ def sample_integrand(integrand: sympy.Expr, var: sympy.Symbol, config: VerifierC
     """
     rng = _rng(config.seed, key)
     n = config.points
+    # A few points far out: a pole of the answer beyond the usual window (where the
+    # integrand has none) shows up in the increments between them.
+    n_far = max(2, n // 12)
+    far = rng.choice([-1.0, 1.0], size=n_far) * np.exp(rng.uniform(*np.log(_FAR), n_far))
     kept: list[np.ndarray] = []
     finite_only: list[np.ndarray] = []
     have = 0
     with np.errstate(all="ignore"):
         for round_ in range(5):
             if round_ < 3:
-                x = _candidate_points(rng, n, round_) + 0j
+                x = _candidate_points(rng, n, round_)
+                if round_ == 0:
+                    x = np.concatenate([x, far])
+                x = x + 0j
             elif have:  # real only on a narrow region: zoom in on what was found
                 found = np.concatenate(kept).real
                 lo, hi = float(found.min()), float(found.max())
@@ -128,36 +135,33 @@ def sample_integrand(integrand: sympy.Expr, var: sympy.Symbol, config: VerifierC
             f, _ = evaluate(integrand, var, x, dx=None)
             f = _full(f, x.shape)
             ok = _is_real(f, config.real_tol) & (np.abs(f) < _HUGE)
+            if round_ == 0:
+                far_ok, ok = x[n:][ok[n:]], ok[:n]
+                x, f = x[:n], f[:n]
             kept.append(x[ok])
             finite_only.append(x[np.isfinite(f) & (np.abs(f) < _HUGE)])
             have += int(ok.sum())
             if have >= n // 2:
                 break
         xs = np.concatenate(kept)[:n]
-        # A few points far out: a pole of the answer beyond the usual window (where the
-        # integrand has none) shows up in the increments between them.
-        far = rng.choice([-1.0, 1.0], size=max(2, n // 12)) * np.exp(rng.uniform(*np.log(_FAR), max(2, n // 12)))
-        ff, _ = evaluate(integrand, var, far + 0j, dx=None)
-        ff = _full(ff, far.shape)
-        if len(xs):
-            xs = np.concatenate([xs, far[_is_real(ff, config.real_tol) & (np.abs(ff) < _HUGE)] + 0j])
         complex_mode = len(xs) == 0
-        if complex_mode:
-            xs = np.concatenate(finite_only)[:n]
+        xs = np.concatenate(finite_only)[:n] if complex_mode else np.concatenate([xs, far_ok])
         xs = np.unique(xs.real) + 0j  # sorted, so neighbours are neighbours on the line
-        f, _, fcond = evaluate_tracked(integrand, var, xs, dx=None)
-        f = _full(f, xs.shape)
+        # One pass for the points, the perturbed points and the quadrature nodes.
         xp = xs * (1.0 + _PERTURB)
-        fp, _ = evaluate(integrand, var, xp, dx=None)
-        fp = _full(fp, xs.shape)
-        pairs = EMPTY if complex_mode else continuous_pairs(integrand, var, xs.real, config.real_tol)
+        nodes = np.empty(0) if complex_mode else quadrature_nodes(xs.real)
+        m = len(xs)
+        allv, _, allcond = evaluate_tracked(integrand, var, np.concatenate([xs, xp, nodes + 0j]), dx=None)
+        allv = _full(allv, (2 * m + len(nodes),))
+        f, fp, fcond = allv[:m], allv[m : 2 * m], np.broadcast_to(allcond, allv.shape)[:m]
+        pairs = EMPTY if complex_mode else continuous_pairs(xs.real, allv[2 * m :], config.real_tol)
     if not complex_mode:
         f = f.real + 0j
     scale = float(np.median(np.abs(f))) if len(f) else 1.0
     if not np.isfinite(scale) or scale == 0.0:
         scale = 1.0
     constants = (float(rng.uniform(0.5, 1.5)), float(rng.uniform(2.0, 4.0)), float(rng.uniform(5.0, 9.0)))
-    return SampleSet(x=xs, f=f, xp=xp, fp=fp, fcond=np.broadcast_to(fcond, xs.shape).copy(), fabs=np.abs(f),
+    return SampleSet(x=xs, f=f, xp=xp, fp=fp, fcond=np.array(fcond), fabs=np.abs(f),
                      scale=scale, pairs=pairs, constants=constants, complex_mode=complex_mode)
 
 
@@ -194,13 +198,21 @@ def check_antiderivative(
         return False, "the integrand is not finite at any sample point"
     env = {c: samples.constants[0] for c in constants} or None
     with np.errstate(all="ignore"):
-        Fv, Fd = evaluate(answer, var, samples.x, consts=env)
-        Fv, Fd = _full(Fv, samples.x.shape), _full(Fd, samples.x.shape)
+        if constants:
+            # One pass for the three values of the constant: the points repeated thrice.
+            k = len(samples.constants)
+            values = np.repeat(np.asarray(samples.constants, dtype=complex), n)
+            Fv, Fd = evaluate(answer, var, np.tile(samples.x, k), consts={c: values for c in constants})
+            Fv, Fd = _full(Fv, (k * n,)).reshape(k, n), _full(Fd, (k * n,))[:n]
+            Fv, others = Fv[0], Fv[1:]
+        else:
+            Fv, Fd = evaluate(answer, var, samples.x)
+            Fv, Fd = _full(Fv, samples.x.shape), _full(Fd, samples.x.shape)
         verdict, doubtful = _compare_derivative(samples, answer, var, Fd, env, config)
         if verdict is not None:
             return False, verdict
         if constants:
-            verdict = _constants_additive(samples, answer, var, Fv, constants)
+            verdict = _constants_additive(Fv, others, constants)
             if verdict is not None:
                 return False, verdict
         bad_pairs = _failing_pairs(samples, Fv)
@@ -222,11 +234,12 @@ def _compare_derivative(samples: SampleSet, answer: sympy.Expr, var: sympy.Symbo
         return None, np.empty(0, dtype=int)
     idx = np.flatnonzero(fail)
     # Why do they disagree? Measure cancellation at x and recompute at a perturbed x.
-    _, Fd1, cond1 = evaluate_tracked(answer, var, samples.x[idx], consts=env)
-    _, Fd2, cond2 = evaluate_tracked(answer, var, samples.xp[idx], consts=env)
-    Fd1 = _full(Fd1, idx.shape)
-    Fd2 = _full(Fd2, idx.shape)
-    amp = np.maximum.reduce([np.ones(len(idx)), np.broadcast_to(cond1, idx.shape), samples.fcond[idx]])
+    m = len(idx)
+    _, Fd12, cond12 = evaluate_tracked(answer, var, np.concatenate([samples.x[idx], samples.xp[idx]]), consts=env)
+    Fd12 = _full(Fd12, (2 * m,))
+    cond12 = np.broadcast_to(cond12, (2 * m,))
+    Fd1, Fd2, cond1, cond2 = Fd12[:m], Fd12[m:], cond12[:m], cond12[m:]
+    amp = np.maximum(np.maximum(cond1, samples.fcond[idx]), 1.0)
     rel = err[idx] / np.maximum(mag[idx], 1e-300)
     e1, e2 = Fd1 - f[idx], Fd2 - samples.fp[idx]
     smooth = np.isfinite(e1) & np.isfinite(e2) & (np.abs(e2 - e1) <= 1e-2 * np.abs(e1))
@@ -251,12 +264,10 @@ def _compare_derivative(samples: SampleSet, answer: sympy.Expr, var: sympy.Symbo
     return None, idx[order]
 
 
-def _constants_additive(samples: SampleSet, answer: sympy.Expr, var: sympy.Symbol, Fv: np.ndarray,
-                        constants: frozenset) -> str | None:
-    """``C`` only as an additive constant: ``F(x, c) - F(x, c0)`` is the same at every x."""
-    for c in samples.constants[1:]:
-        Fc, _ = evaluate(answer, var, samples.x, dx=None, consts={s: c for s in constants})
-        Fc = _full(Fc, samples.x.shape)
+def _constants_additive(Fv: np.ndarray, others: np.ndarray, constants: frozenset) -> str | None:
+    """``C`` only as an additive constant: ``F(x, c) - F(x, c0)`` is the same at every x
+    (``others``: the answer at the sample points for the other values of ``C``)."""
+    for Fc in others:
         diff = Fc - Fv
         ok = np.isfinite(diff)
         if ok.sum() < 2:

@@ -22,11 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import sympy
-
-from ladder_integration.verify.numeric import evaluate
-
-__all__ = ["Pairs", "continuous_pairs"]
+__all__ = ["Pairs", "EMPTY", "quadrature_nodes", "continuous_pairs"]
 
 _AGREE = 1e-11
 _HUGE = 1e150
@@ -51,19 +47,26 @@ class Pairs:
 EMPTY = Pairs(left=np.empty(0, dtype=int), integral=np.empty(0), size=np.empty(0))
 
 
-def continuous_pairs(integrand: sympy.Expr, var: sympy.Symbol, xs: np.ndarray, real_tol: float) -> Pairs:
-    """The pairs of consecutive points of ``xs`` (real, sorted ascending) joined by an
-    interval where ``integrand`` is real and continuous."""
+def quadrature_nodes(xs: np.ndarray) -> np.ndarray:
+    """The nodes at which :func:`continuous_pairs` needs the integrand (16 then 32 per
+    pair of neighbours of ``xs``, real and sorted ascending), so that the caller can
+    evaluate them together with its other points in one pass."""
     if len(xs) < 2:
-        return EMPTY
+        return np.empty(0)
     a, b = xs[:-1], xs[1:]
     half, mid = (b - a) / 2, (b + a) / 2
-    nodes = np.concatenate([(mid[:, None] + half[:, None] * _T16).ravel(), (mid[:, None] + half[:, None] * _T32).ravel()])
+    return np.concatenate([(mid[:, None] + half[:, None] * _T16).ravel(), (mid[:, None] + half[:, None] * _T32).ravel()])
+
+
+def continuous_pairs(xs: np.ndarray, values: np.ndarray, real_tol: float) -> Pairs:
+    """The pairs of neighbours of ``xs`` joined by an interval where the integrand is
+    real and continuous, given its ``values`` at :func:`quadrature_nodes` of ``xs``."""
+    if len(xs) < 2:
+        return EMPTY
+    half = (xs[1:] - xs[:-1]) / 2
+    m = len(half)
     with np.errstate(all="ignore"):
-        v, _ = evaluate(integrand, var, nodes + 0j, dx=None)
-        v = np.broadcast_to(v, nodes.shape)
-        m = len(a)
-        v16, v32 = v[: 16 * m].reshape(m, 16), v[16 * m :].reshape(m, 32)
+        v16, v32 = values[: 16 * m].reshape(m, 16), values[16 * m :].reshape(m, 32)
         good = np.ones(m, dtype=bool)
         for block in (v16, v32):
             real = np.isfinite(block) & (np.abs(block.imag) <= real_tol * np.abs(block)) & (np.abs(block) < _HUGE)
