@@ -39,12 +39,13 @@ class Pairs:
     left: np.ndarray
     integral: np.ndarray
     size: np.ndarray
+    width: np.ndarray  # b - a: times the typical |f|, a floor for the tolerance (underflowing f far out)
 
     def __len__(self) -> int:
         return len(self.left)
 
 
-EMPTY = Pairs(left=np.empty(0, dtype=int), integral=np.empty(0), size=np.empty(0))
+EMPTY = Pairs(left=np.empty(0, dtype=int), integral=np.empty(0), size=np.empty(0), width=np.empty(0))
 
 
 def quadrature_nodes(xs: np.ndarray) -> np.ndarray:
@@ -76,4 +77,4 @@ def continuous_pairs(xs: np.ndarray, values: np.ndarray, real_tol: float) -> Pai
         size = half * (np.abs(v32.real) @ _W32)
         good &= np.isfinite(i16) & np.isfinite(i32) & (np.abs(i16 - i32) <= _AGREE * size) & (half > 0)
     left = np.flatnonzero(good)
-    return Pairs(left=left, integral=i32[left], size=size[left])
+    return Pairs(left=left, integral=i32[left], size=size[left], width=2 * half[left])
