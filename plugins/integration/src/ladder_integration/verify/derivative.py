@@ -32,6 +32,7 @@ Steps, cheapest first:
 from __future__ import annotations
 
 import math
+import time
 import zlib
 from dataclasses import dataclass
 
@@ -307,6 +308,7 @@ def _failing_pairs(samples: SampleSet, Fv: np.ndarray) -> np.ndarray:
 # ----------------------------------------------------------------------------- mpmath
 
 _MP_MAX_DPS = 400  # beyond this a point is not worth settling (sinh(x)**2 - cosh(x)**2 at x = 1e5)
+_MP_BUDGET = 0.25  # share of the check's time limit that settling may take
 _UNDEFINED = "undefined"
 
 
@@ -320,10 +322,12 @@ def _mp_eval(expr: sympy.Expr, var: sympy.Symbol, x: float, dps: int, env: dict 
         return mpmath.mpmathify(v), mpmath.mpmathify(0 if d is None else d), lost
 
 
-def _mp_precise(fn, dps: int):
+def _mp_precise(fn, dps: int, deadline: float):
     """Run ``fn(dps)`` (returning ``(..., lost)``) with enough digits for the cancellation
-    it measures; ``None`` when more than ``_MP_MAX_DPS`` would be needed."""
+    it measures; ``None`` when more than ``_MP_MAX_DPS`` would be needed or the time is up."""
     while True:
+        if dps > 2 * _MP_MAX_DPS or time.perf_counter() > deadline:
+            return None, dps
         out = fn(dps)
         if out is None or out == _UNDEFINED:
             return out, dps
@@ -373,14 +377,14 @@ def _derivative_agrees(vals, dps: int, scale: float, config: VerifierConfig) -> 
 
 
 def _settle_point(samples: SampleSet, integrand: sympy.Expr, var: sympy.Symbol, answer: sympy.Expr, i: int,
-                  env: dict | None, config: VerifierConfig) -> tuple[bool | None, str]:
+                  env: dict | None, config: VerifierConfig, deadline: float) -> tuple[bool | None, str]:
     x = float(samples.x[i].real)
     at = _mp_derivative(integrand, var, answer, x, env)
-    vals, dps = _mp_precise(at, config.mp_dps)
+    vals, dps = _mp_precise(at, config.mp_dps, deadline)
     verdict = _derivative_agrees(vals, dps, samples.scale, config)
     if verdict is not False:
         return verdict, ""
-    vals, dps = _mp_precise(at, 2 * dps)  # a rejection must persist at twice the precision
+    vals, dps = _mp_precise(at, 2 * dps, deadline)  # a rejection must persist at twice the precision
     verdict = _derivative_agrees(vals, dps, samples.scale, config)
     if verdict is not False:
         return verdict, ""
@@ -392,7 +396,7 @@ def _settle_point(samples: SampleSet, integrand: sympy.Expr, var: sympy.Symbol, 
 
 
 def _settle_pair(samples: SampleSet, answer: sympy.Expr, var: sympy.Symbol, k: int, env: dict | None,
-                 config: VerifierConfig) -> tuple[bool | None, str]:
+                 config: VerifierConfig, deadline: float) -> tuple[bool | None, str]:
     pairs = samples.pairs
     i = int(pairs.left[k])
     a, b = float(samples.x[i].real), float(samples.x[i + 1].real)
@@ -408,7 +412,7 @@ def _settle_pair(samples: SampleSet, answer: sympy.Expr, var: sympy.Symbol, k: i
     verdict = None
     dps = config.mp_dps
     for attempt in range(2):  # a rejection must persist at twice the precision
-        vals, dps = _mp_precise(at, dps * (1 + attempt))
+        vals, dps = _mp_precise(at, dps * (1 + attempt), deadline)
         if vals is None:
             return None, ""
         Fa, Fb, _ = vals
@@ -428,11 +432,17 @@ def _settle_in_mpmath(samples: SampleSet, integrand: sympy.Expr, var: sympy.Symb
     the cancellation measured there); a disagreement must persist at twice the
     precision before it rejects the answer."""
     settled = unsettled = 0
-    checks = [lambda i=i: _settle_point(samples, integrand, var, answer, int(i), env, config)
+    # Hostile answers can make every point doubtful and every digit expensive: past
+    # this budget the remaining doubts stay unsettled (the pool's hard limit is the backstop).
+    deadline = time.perf_counter() + _MP_BUDGET * config.timeout_s
+    checks = [lambda i=i: _settle_point(samples, integrand, var, answer, int(i), env, config, deadline)
               for i in doubts.points[: config.mp_points]]
-    checks += [lambda k=k: _settle_pair(samples, answer, var, int(k), env, config)
+    checks += [lambda k=k: _settle_pair(samples, answer, var, int(k), env, config, deadline)
                for k in doubts.pairs[: config.mp_points]]
     for check in checks:
+        if time.perf_counter() > deadline:
+            unsettled += 1
+            break
         verdict, reason = check()
         if verdict is False:
             return False, reason
