@@ -173,3 +173,24 @@ def test_cancellation_in_a_correct_answer_is_settled_not_rejected():
     # ~70,000 digits at the far sample points: those points are left undecided.
     _assert("integrate(1, x)", "x + sinh(x)**2 - cosh(x)**2", CORRECT)
     _assert("integrate(1/(1 + exp(x)), x)", "x - log(exp(x) + 1)", CORRECT)
+
+
+def test_numpy_and_mpmath_take_the_same_side_of_branch_cuts():
+    # A recheck in mpmath must not see a jump of the imaginary part that numpy does not:
+    # on the cuts along the real axis both backends take the upper side.
+    import mpmath
+    import numpy as np
+    import sympy
+
+    from ladder_integration.verify.numeric import MPMATH, evaluate
+
+    x = sympy.Symbol("x")
+    funcs = [sympy.asin(x), sympy.acos(x), sympy.atanh(x), sympy.acoth(x), sympy.acot(x), sympy.asec(x),
+             sympy.acsc(x), sympy.acosh(x), sympy.asech(x), sympy.log(x), sympy.sqrt(x), x ** sympy.Rational(1, 3)]
+    for e in funcs:
+        for p in (3.0, -3.0, 0.5, -0.5):
+            with np.errstate(all="ignore"):
+                a = complex(np.broadcast_to(evaluate(e, x, np.array([p + 0j]), dx=None)[0], (1,))[0])
+            with mpmath.workdps(30):
+                b = complex(evaluate(e, x, mpmath.mpf(p), backend=MPMATH, dx=None)[0])
+            assert abs(a - b) <= 1e-12 * max(1.0, abs(a)), (e, p, a, b)
