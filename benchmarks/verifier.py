@@ -111,6 +111,9 @@ def run_in_process(items: list[dict[str, Any]], mode: str, warm: bool = False) -
             verify_in_process(it["problem"], "<ANSWER>0</ANSWER>", config)
         from sympy.core.cache import clear_cache
 
+        from ladder_integration.verify.checker import _VERDICTS
+
+        _VERDICTS.clear()  # keep the prepared problems, not the verdicts of the priming answers
         clear_cache()
     start, cpu = time.perf_counter(), time.process_time()
     verdicts = [verify_in_process(it["problem"], it["completion"], config) for it in items]
