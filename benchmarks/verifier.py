@@ -226,7 +226,10 @@ def render(results: dict[str, Any]) -> str:
         "exploits). One process, one core, each method from cold caches; time limit "
         f"{LIMIT_S:g} s per check. All answers are distinct, so no check is answered from the verdict cache "
         "(\"cache hits\", counted from the cache after each run). The machine is shared with other jobs: "
-        "compare rows of one run, not runs.",
+        "compare rows of one run, not runs. Three answers labelled correct before the rule of #15 are labelled "
+        "wrong now: `acosh(x)` (twice, with constants) for `1/sqrt(x**2 - 1)`, whose derivative is the "
+        "integrand's negative for x < -1 (kind `half_domain`), and `-atan(1/x)` for `1/(1 + x**2)`, which jumps "
+        "by pi at 0 (kind `jump`).",
         "",
         header,
         *rows,
