@@ -148,7 +148,9 @@ def _judge(state: ProblemState, answer_text: str, config: VerifierConfig) -> tup
                                   drop_constants=not keep)
     except ParseError as exc:
         return VerdictStatus.UNPARSEABLE, exc.reason
-    constants = frozenset(s for s in answer.free_symbols if s != var) if keep else frozenset()
+    # A constant needs its name in the text (unless Unicode was translated): skips a tree walk for most answers.
+    mentioned = keep and (not answer_text.isascii() or any(name in answer_text for name in names))
+    constants = frozenset(s for s in answer.free_symbols if s != var) if mentioned else frozenset()
     try:
         ok, reason = _dispatch(state, answer, config, constants)
     except UnsupportedExpression as exc:
