@@ -578,8 +578,8 @@ class TtrlSummary:
 
 
 __all__ = [
-    "ArtifactError", "Decontamination", "StageDone", "StageTimings", "EvalProblemResult", "EvalSummary", "GeneratorTotals", "JsonlScan", "Rejection",
-    "RoundRecord", "TrainStep", "TrainSummary", "TreeNode", "TtrlProblemResult", "TtrlSummary", "VariantsStats",
-    "append_jsonl", "cut_torn_tail", "dumps_line", "from_dict", "read_json", "read_jsonl", "scan_jsonl",
-    "to_dict", "write_json", "write_jsonl",
+    "ArtifactError", "Decontamination", "EvalProblemResult", "EvalSummary", "GeneratorTotals", "JsonlScan",
+    "Rejection", "RoundRecord", "StageDone", "StageTimings", "TrainStep", "TrainSummary", "TreeNode",
+    "TtrlProblemResult", "TtrlSummary", "VariantsStats", "append_jsonl", "cut_torn_tail", "dumps_line", "from_dict",
+    "read_json", "read_jsonl", "scan_jsonl", "to_dict", "write_json", "write_jsonl",
 ]
