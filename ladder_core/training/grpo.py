@@ -34,6 +34,7 @@ from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 
 from ladder_core.difficulty.dynamic_sampling import DynamicSamplingStats
+from ladder_core.training.checkpoints import AtomicCheckpointMixin
 from ladder_core.training.rewards import ScoredBatch
 
 log = logging.getLogger(__name__)
@@ -226,7 +227,7 @@ def splice_rows(base: dict[str, Any], repl: dict[str, Any], base_rows: list[int]
     return out
 
 
-class LadderGRPOTrainer(GRPOTrainer):
+class LadderGRPOTrainer(AtomicCheckpointMixin, GRPOTrainer):
     """``GRPOTrainer`` with a curriculum sampler and dynamic sampling (see module docstring)."""
 
     def __init__(self, *args: Any, curriculum: Any, monitor: TrainingMonitor,
@@ -314,8 +315,10 @@ class LadderCallback(TrainerCallback):
 
     def __init__(self, *, stage: str, log_path: Path | None, monitor: TrainingMonitor, curriculum: Any,
                  counters: Callable[[], DynamicSamplingStats], on_step: Callable[[int, dict[str, Any]], None]
-                 | None = None, stop_when_watched_solved: bool = False) -> None:
+                 | None = None, stop_when_watched_solved: bool = False,
+                 faults: Callable[[], dict[str, int]] | None = None) -> None:
         self.stage = stage
+        self.faults = faults
         self.log_path = log_path
         self.monitor = monitor
         self.curriculum = curriculum
@@ -344,6 +347,7 @@ class LadderCallback(TrainerCallback):
             "depth_success": {str(k): v for k, v in self.curriculum.depth_success().items()},
             "roots_mastered": len(self.curriculum.mastered_roots()),
             "dynamic": self.counters().as_dict(),
+            "reward_faults": self.faults() if self.faults is not None else {},
             "seconds": round(time.monotonic() - self.started, 2),
         }
         if self.log_path is not None and state.is_world_process_zero:
