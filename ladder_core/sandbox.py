@@ -37,7 +37,10 @@ after them has run for 10 ms (from a reporter thread), so the parent knows to
 within 10 ms when the running call started and gives each call its own
 deadline. (A call that holds the GIL in one C call delays that report: then
 the call finished before it is reported as the time-out, and the slow one
-times out again on a fresh worker.)
+times out again on a fresh worker.) When a worker dies within a flush
+interval of its last report with several calls unreported, the one that
+killed it is unknown: they are all sent again one per message, so the death
+is pinned on the call that causes it.
 
 This module imports only the standard library.
 """
@@ -159,7 +162,7 @@ class _Reporter:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         self.lock = threading.Lock()
-        self.done: list[str] = []  # JSON-encoded results
+        self.done: list[list[Any]] = []  # [job, status, value, reason, seconds]
         self.item_started = time.monotonic()
         threading.Thread(target=self._loop, daemon=True).start()
 
@@ -172,7 +175,11 @@ class _Reporter:
 
     def _flush(self) -> None:
         try:
-            self.conn.send_bytes(('["done",[' + ",".join(self.done) + "]]").encode())
+            try:
+                message = json.dumps(["done", self.done])
+            except (TypeError, ValueError, RecursionError):  # a handler returned something that is not JSON
+                message = '["done",[' + ",".join(_encode_one(r) for r in self.done) + "]]"
+            self.conn.send_bytes(message.encode())
         except (BrokenPipeError, OSError):
             os._exit(0)
         self.done = []
@@ -181,9 +188,9 @@ class _Reporter:
         with self.lock:
             self.item_started = time.monotonic()
 
-    def finish(self, encoded: str, last: bool) -> None:
+    def finish(self, result: list[Any], last: bool) -> None:
         with self.lock:
-            self.done.append(encoded)
+            self.done.append(result)
             if last:
                 self._flush()
 
@@ -196,19 +203,20 @@ def _resolve(factory: str) -> Callable[[Any], Callable[[Any], Any]]:
     return obj
 
 
-def _encode(job: int, start: float, handler: Callable[[Any], Any], payload: Any) -> str:
+def _call(job: int, start: float, handler: Callable[[Any], Any], payload: Any) -> list[Any]:
     try:
-        value = handler(payload)
-        status, reason = "ok", ""
+        return [job, "ok", handler(payload), "", time.monotonic() - start]
     except MemoryError:
-        value, status, reason = None, "error", "out of memory (worker memory cap)"
+        return [job, "error", None, "out of memory (worker memory cap)", time.monotonic() - start]
     except Exception as exc:  # noqa: BLE001 - plugin code: report, keep serving
-        value, status, reason = None, "error", f"{type(exc).__name__}: {exc}"[:300]
-    seconds = time.monotonic() - start
+        return [job, "error", None, f"{type(exc).__name__}: {exc}"[:300], time.monotonic() - start]
+
+
+def _encode_one(result: list[Any]) -> str:
     try:
-        return json.dumps([job, status, value, reason, seconds])
+        return json.dumps(result)
     except (TypeError, ValueError, RecursionError) as exc:
-        return json.dumps([job, "error", None, f"result is not JSON: {type(exc).__name__}", seconds])
+        return json.dumps([result[0], "error", None, f"result is not JSON: {type(exc).__name__}", result[4]])
 
 
 def worker_main(fd: int, spec: SandboxSpec, parent_pid: int) -> None:
@@ -229,7 +237,7 @@ def worker_main(fd: int, spec: SandboxSpec, parent_pid: int) -> None:
             return
         for k, (job, payload) in enumerate(batch):
             reporter.start()
-            reporter.finish(_encode(job, time.monotonic(), handler, payload), last=k == len(batch) - 1)
+            reporter.finish(_call(job, time.monotonic(), handler, payload), last=k == len(batch) - 1)
 
 
 def _main(argv: list[str]) -> None:
@@ -271,6 +279,7 @@ class SandboxPool:
         self._closed = False
         self._start_failures = 0
         self._remaining = 0
+        self._suspects: set[int] = set()  # jobs re-run alone after a worker died with several in flight
         self.restarts = 0
 
     # ----------------------------------------------------------------- lifecycle
@@ -353,6 +362,7 @@ class SandboxPool:
         results: list[SandboxResult | None] = [None] * len(payloads)
         pending: deque = deque([i, p] for i, p in enumerate(payloads))
         self._remaining = len(payloads)
+        self._suspects = set()
         self._ensure_started(min(self.size, len(payloads)))
         start_grace = self.spec.start_timeout_s
 
@@ -366,7 +376,11 @@ class SandboxPool:
                 if w.queue:
                     active += 1
                 elif w.ready and pending and active < self.size:
-                    batch = [pending.popleft() for _ in range(min(self._chunk(len(pending)), len(pending)))]
+                    count = min(self._chunk(len(pending)), len(pending))
+                    batch = [pending.popleft()]
+                    while len(batch) < count and batch[0][0] not in self._suspects and \
+                            pending[0][0] not in self._suspects:
+                        batch.append(pending.popleft())
                     try:
                         _send(w.conn, batch)
                     except (OSError, ValueError):
@@ -431,13 +445,17 @@ class SandboxPool:
             # is "died", the rest of its batch goes back to the queue.
             if not w.ready:
                 self._start_failures += 1
-            if w.queue:
+            # Calls finished more than a flush interval ago have been reported, so a worker that ran
+            # that long since the last report died in the head call; a quicker death is ambiguous.
+            settled = time.monotonic() - w.item_start > 5 * _FLUSH_S
+            if w.queue and (len(w.queue) == 1 or settled or w.queue[0][0] in self._suspects):
                 job = w.queue.popleft()
                 results[job[0]] = SandboxResult("died", reason=f"{self.label} worker died during the call",
                                                 seconds=time.monotonic() - w.item_start)
                 self._remaining -= 1
-                pending.extendleft(reversed(w.queue))
-                w.queue.clear()
+            self._suspects.update(job[0] for job in w.queue)
+            pending.extendleft(reversed(w.queue))
+            w.queue.clear()
             self._replace(w)
 
 
