@@ -194,18 +194,23 @@ class PluginHost:
     def _notify(self, hook_name: str, **kwargs: Any) -> None:
         """Call every implementation of an observer hook, each isolated (see module docstring)."""
         caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):  # registration order
-            args = {name: kwargs[name] for name in impl.argnames if name in kwargs}
-            outcome = call_with_deadline(impl.function, **args, timeout_s=self.deadlines.observer_s,
-                                         name=f"{impl.plugin_name}.{hook_name}")
+        impls = list(reversed(caller.get_hookimpls()))  # registration order
+        if any(impl.hookwrapper or impl.wrapper for impl in impls) or _truthy(os.environ.get(TRACE_ENV)):
+            # wrappers (and tracing) need pluggy's own call loop: isolate the hook call as a whole
+            calls = [(lambda: caller(**kwargs), "all plugins")]
+        else:
+            calls = [(_bind(impl.function, {n: kwargs[n] for n in impl.argnames if n in kwargs}), impl.plugin_name)
+                     for impl in impls]
+        for call, plugin_name in calls:
+            outcome = call_with_deadline(call, timeout_s=self.deadlines.observer_s, name=f"{plugin_name}.{hook_name}")
             if outcome.ok:
                 continue
-            FAULTS.add(f"observer.{hook_name}.{impl.plugin_name}.{outcome.status}")
-            key = (impl.plugin_name, hook_name)
+            FAULTS.add(f"observer.{hook_name}.{plugin_name}.{outcome.status}")
+            key = (plugin_name, hook_name)
             if key not in self._reported:
                 self._reported.add(key)
                 log.warning("plugin %r: observer %s failed (%s); the run goes on (further failures are only "
-                            "counted)", impl.plugin_name, hook_name, outcome.error)
+                            "counted)", plugin_name, hook_name, outcome.error)
 
     def run_start(self, cfg: Any, run_dir: Path) -> None:
         self._notify("ladder_run_start", cfg=cfg, run_dir=run_dir)
@@ -221,6 +226,10 @@ class PluginHost:
 
     def ttrl_problem_end(self, result: TTRLProblemResult) -> None:
         self._notify("ladder_ttrl_problem_end", result=result)
+
+
+def _bind(function: Any, args: dict[str, Any]) -> Any:
+    return lambda: function(**args)
 
 
 _default_host: PluginHost | None = None

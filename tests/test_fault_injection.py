@@ -210,3 +210,12 @@ def test_plugins_named_in_the_environment_are_registered(monkeypatch):
     monkeypatch.setenv("LADDER_PLUGINS", "no_such_module_xyz")
     with pytest.raises(PluginError, match="no_such_module_xyz"):
         create_plugin_manager(autoload=False)
+
+
+def test_evaluation_verdicts_turn_plugin_failures_into_errors():
+    from ladder_core.training.rewards import checked_verdicts
+
+    verdicts = checked_verdicts(_Hanging(), [Problem("q", "add(1, 2)")] * 3, ["<ANSWER>3</ANSWER>", "boom", "type"],
+                                FAST)
+    assert [v.status for v in verdicts] == [VerdictStatus.CORRECT, VerdictStatus.ERROR, VerdictStatus.ERROR]
+    assert "verify.raised 1" in verdicts[1].reason and not verdicts[1].correct

@@ -209,7 +209,9 @@ def _final_check(ctx: RunContext, model: Any, tokenizer: Any, problem: Problem) 
     sampled = generator.generate([text], n=n, temperature=float(ctx.cfg.evaluation.temperature),
                                  max_new_tokens=max_new)[0]
     greedy = generator.generate([text], n=1, temperature=0.0, max_new_tokens=max_new)[0]
-    verdicts = ctx.domain.verify_batch([problem] * (len(sampled) + 1), [*sampled, *greedy])
+    from ladder_core.training.rewards import checked_verdicts
+
+    verdicts = checked_verdicts(ctx.domain, [problem] * (len(sampled) + 1), [*sampled, *greedy])
     return sum(v.correct for v in verdicts[:-1]) / max(1, len(sampled)), verdicts[-1].correct
 
 

@@ -152,37 +152,7 @@ class DomainReward:
 
     # ----------------------------------------------------------- verification
     def _verify(self, problems: list[Problem], texts: list[str]) -> list[Verdict | None]:
-        """One verdict per completion; ``None`` where plugin code failed (already counted)."""
-        d = self.deadlines
-        batch = call_with_deadline(self.domain.verify_batch, problems, texts, timeout_s=d.verify_batch_s,
-                                   name=f"{self.domain.name}.verify_batch")
-        if batch.ok:
-            got = batch.value
-            if isinstance(got, (list, tuple)) and len(got) == len(texts) and all(isinstance(v, Verdict) for v in got):
-                return list(got)
-            why = (f"returned {type(got).__name__}" if not isinstance(got, (list, tuple))
-                   else f"returned {len(got)} results for {len(texts)} completions")
-        else:
-            why = batch.error
-        log.warning("reward: %s.verify_batch failed (%s); checking the %d completions one by one",
-                    self.domain.name, why, len(texts))
-        self.faults.batch_fallbacks += 1
-        budget = _Budget(d.verify_batch_s)
-        out: list[Verdict | None] = []
-        for problem, text in zip(problems, texts):
-            left = budget.left(d.verify_s)
-            if left <= 0:
-                self.faults.add("verify.timeout")
-                out.append(None)
-                continue
-            one = call_with_deadline(self.domain.verify, problem, text, timeout_s=left,
-                                     name=f"{self.domain.name}.verify")
-            if one.ok and isinstance(one.value, Verdict):
-                out.append(one.value)
-            else:
-                self.faults.add("verify." + ("wrong_type" if one.ok else one.status))
-                out.append(None)
-        return out
+        return verify_each(self.domain, problems, texts, self.deadlines, self.faults)
 
     def _formats(self, texts: list[str]) -> list[bool]:
         def check_all() -> tuple[list[bool], int]:
@@ -246,6 +216,57 @@ class DomainReward:
     def guard(self, func: Callable[..., Any]) -> GuardedReward:
         """Wrap an extra reward function so that it shares this reward's deadlines and fault counts."""
         return GuardedReward(func, self.faults, self.deadlines)
+
+
+def verify_each(domain: Domain, problems: Sequence[Problem], texts: Sequence[str],
+                deadlines: PluginDeadlines = PluginDeadlines(), faults: RewardFaults | None = None
+                ) -> list[Verdict | None]:
+    """One verdict per completion under the core's deadlines; ``None`` where plugin code failed.
+
+    ``verify_batch`` first; if it raises, overruns or returns the wrong type or
+    length, ``verify`` per item, all within one ``verify_batch_s`` budget.
+    Failures are counted in ``faults`` (``verify.raised|timeout|wrong_type``).
+    """
+    faults = faults if faults is not None else RewardFaults()
+    problems, texts = list(problems), list(texts)
+    d = deadlines
+    batch = call_with_deadline(domain.verify_batch, problems, texts, timeout_s=d.verify_batch_s,
+                               name=f"{domain.name}.verify_batch")
+    if batch.ok:
+        got = batch.value
+        if isinstance(got, (list, tuple)) and len(got) == len(texts) and all(isinstance(v, Verdict) for v in got):
+            return list(got)
+        why = (f"returned {type(got).__name__}" if not isinstance(got, (list, tuple))
+               else f"returned {len(got)} results for {len(texts)} completions")
+    else:
+        why = batch.error
+    log.warning("%s.verify_batch failed (%s); checking the %d completions one by one", domain.name, why, len(texts))
+    faults.batch_fallbacks += 1
+    budget = _Budget(d.verify_batch_s)
+    out: list[Verdict | None] = []
+    for problem, text in zip(problems, texts):
+        left = budget.left(d.verify_s)
+        if left <= 0:
+            faults.add("verify.timeout")
+            out.append(None)
+            continue
+        one = call_with_deadline(domain.verify, problem, text, timeout_s=left, name=f"{domain.name}.verify")
+        if one.ok and isinstance(one.value, Verdict):
+            out.append(one.value)
+        else:
+            faults.add("verify." + ("wrong_type" if one.ok else one.status))
+            out.append(None)
+    return out
+
+
+def checked_verdicts(domain: Domain, problems: Sequence[Problem], texts: Sequence[str],
+                     deadlines: PluginDeadlines = PluginDeadlines()) -> list[Verdict]:
+    """:func:`verify_each` for evaluation: a plugin failure becomes an ``error`` verdict (never correct)."""
+    faults = RewardFaults()
+    verdicts = verify_each(domain, problems, texts, deadlines, faults)
+    failed = ", ".join(f"{k} {v}" for k, v in faults.totals().items())
+    return [v if v is not None else Verdict(VerdictStatus.ERROR, f"the domain's verifier failed ({failed})")
+            for v in verdicts]
 
 
 def _correct(verdict: Verdict) -> bool:
