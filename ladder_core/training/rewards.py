@@ -322,8 +322,8 @@ class GuardedReward:
                  **kwargs: Any) -> list[float]:
         n = len(completions)
         d = self.deadlines
-        whole = call_with_deadline(self._call, prompts=prompts, completions=completions,
-                                   completion_ids=completion_ids, **kwargs, timeout_s=d.reward_s,
+        columns = dict(prompts=prompts, completions=completions, completion_ids=completion_ids, **kwargs)
+        whole = call_with_deadline(lambda: self._call(**columns), timeout_s=d.reward_s,
                                    name=f"reward {self.__name__}")
         if whole.ok and isinstance(whole.value, (list, tuple)) and len(whole.value) == n:
             return [self._with_zero(v) for v in whole.value]
@@ -334,7 +334,6 @@ class GuardedReward:
         log.warning("reward %s failed on a batch (%s); scoring the %d completions one by one", self.__name__, why, n)
         self.faults.batch_fallbacks += 1
         budget = _Budget(d.reward_s)
-        columns = dict(prompts=prompts, completions=completions, completion_ids=completion_ids, **kwargs)
         out = []
         for i in range(n):
             left = budget.left(d.reward_s)
@@ -342,7 +341,8 @@ class GuardedReward:
                 self.faults.add(f"extra.{self.__name__}.timeout")
                 out.append(0.0)
                 continue
-            one = call_with_deadline(self._call, **_per_item_kwargs(columns, n, i), timeout_s=left,
+            row = _per_item_kwargs(columns, n, i)
+            one = call_with_deadline(lambda row=row: self._call(**row), timeout_s=left,
                                      name=f"reward {self.__name__}")
             if not one.ok:
                 self.faults.add(f"extra.{self.__name__}.{one.status}")
