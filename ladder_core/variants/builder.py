@@ -279,11 +279,13 @@ class TreeBuilder:
     def _canonical(self, problem: Problem) -> str:
         if self.config.dedup != "canonical":
             return ""
-        try:
-            return str(self.domain.canonical_form(problem))
-        except Exception as exc:  # noqa: BLE001 - a domain bug must not lose the run; dedup is weaker
-            logger.warning("canonical_form failed for %s: %s", problem.id, exc)
+        call = call_with_deadline(self.domain.canonical_form, problem, timeout_s=self._deadlines.validate_s,
+                                  name=f"{self.domain.name}.canonical_form")
+        if not call.ok:  # a domain bug must not lose the run; dedup is weaker
+            FAULTS.add(f"variants.canonical_form.{call.status}")
+            logger.warning("canonical_form failed for %s: %s", problem.id, call.error)
             return ""
+        return str(call.value)
 
     # ------------------------------------------------------------------- round
     def _select(self, state: _RootState) -> list[VariantNode]:
@@ -402,10 +404,14 @@ class TreeBuilder:
             round=round_index,
         )
         if cfg.reference_check_timeout_s:
-            try:
-                solvable = self.domain.reference_solvable(node.to_problem(), float(cfg.reference_check_timeout_s))
-            except Exception as exc:  # noqa: BLE001
-                return reject("reference_error", f"{type(exc).__name__}: {exc}")
+            limit = float(cfg.reference_check_timeout_s)
+            call = call_with_deadline(self.domain.reference_solvable, node.to_problem(), limit,
+                                      timeout_s=limit + self._deadlines.validate_s,
+                                      name=f"{self.domain.name}.reference_solvable")
+            if not call.ok:
+                FAULTS.add(f"variants.reference_solvable.{call.status}")
+                return reject("reference_error", call.error)
+            solvable = call.value
             if solvable is False:
                 return reject("reference_unsolved", f"not solved within {cfg.reference_check_timeout_s}s")
         return node
