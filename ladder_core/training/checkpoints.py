@@ -122,6 +122,9 @@ class AtomicCheckpointMixin:
             super()._save_checkpoint(model, trial)  # type: ignore[misc]
         finally:
             self._ladder_staging = None
+        accelerator = getattr(self, "accelerator", None)
+        if accelerator is not None:  # every rank has written its part before the folder is published
+            accelerator.wait_for_everyone()
         if main:
             for write in getattr(self, "ladder_checkpoint_writers", []):
                 write(staging / name)
@@ -137,7 +140,6 @@ class AtomicCheckpointMixin:
             rotate_checkpoints(output_dir=str(run_dir), save_total_limit=self.args.save_total_limit,  # type: ignore[attr-defined]
                                best_model_checkpoint=self.state.best_model_checkpoint,  # type: ignore[attr-defined]
                                use_mtime=False)
-        accelerator = getattr(self, "accelerator", None)
         if accelerator is not None:
             accelerator.wait_for_everyone()
 
