@@ -114,15 +114,17 @@ class AtomicCheckpointMixin:
         name = f"checkpoint-{self.state.global_step}"  # type: ignore[attr-defined]
         staging = run_dir / STAGING_DIR
         main = bool(self.args.should_save)  # type: ignore[attr-defined]
-        if main:
+        accelerator = getattr(self, "accelerator", None)
+        if main:  # a stale staging folder of this step (a kill mid-save) goes first
             shutil.rmtree(staging / name, ignore_errors=True)
             staging.mkdir(parents=True, exist_ok=True)
+        if accelerator is not None:
+            accelerator.wait_for_everyone()
         self._ladder_staging = staging
         try:
             super()._save_checkpoint(model, trial)  # type: ignore[misc]
         finally:
             self._ladder_staging = None
-        accelerator = getattr(self, "accelerator", None)
         if accelerator is not None:  # every rank has written its part before the folder is published
             accelerator.wait_for_everyone()
         if main:
