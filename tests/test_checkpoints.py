@@ -32,6 +32,13 @@ def test_canary_private_trainer_methods_we_override_keep_their_shape():
     assert "self._get_output_dir(trial=trial)" in source
     assert "os.path.join(run_dir, checkpoint_folder)" in source
     assert "rotate_checkpoints(" in source
+    # TRL's override writes its extra files under _get_output_dir too, so they land in the staging folder
+    from trl import GRPOTrainer
+
+    assert list(inspect.signature(GRPOTrainer._save_checkpoint).parameters) == ["self", "model", "trial"]
+    trl_source = inspect.getsource(GRPOTrainer._save_checkpoint)
+    assert "super()._save_checkpoint(model, trial)" in trl_source
+    assert "os.path.join(run_dir" not in trl_source and "self.args.output_dir, checkpoint_folder" not in trl_source
     from transformers.trainer_utils import rotate_checkpoints
 
     assert {"output_dir", "save_total_limit", "best_model_checkpoint", "use_mtime"} <= set(
