@@ -139,9 +139,9 @@ class AtomicCheckpointMixin:
                 shutil.rmtree(old, ignore_errors=True)
             else:
                 os.replace(staging / name, final)
-            rotate_checkpoints(output_dir=str(run_dir), save_total_limit=self.args.save_total_limit,  # type: ignore[attr-defined]
-                               best_model_checkpoint=self.state.best_model_checkpoint,  # type: ignore[attr-defined]
-                               use_mtime=False)
+            args, state = self.args, self.state  # type: ignore[attr-defined]
+            rotate_checkpoints(output_dir=str(run_dir), save_total_limit=args.save_total_limit,
+                               best_model_checkpoint=state.best_model_checkpoint, use_mtime=False)
         if accelerator is not None:
             accelerator.wait_for_everyone()
 
