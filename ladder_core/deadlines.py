@@ -20,47 +20,17 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
+
+from ladder_core.schema import PluginDeadlinesConfig
 
 T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class PluginDeadlines:
-    """Seconds each kind of plugin call may take (config node ``plugin_deadlines``).
-
-    The defaults suit the integration domain: its own verifier bounds each
-    check at ``verifier.timeout_s`` (2 s) in killable workers, so a whole
-    reward batch of a few hundred checks finishes far below ``verify_batch_s``;
-    the core's deadline only fires when a plugin breaks its contract.
-    """
-
-    verify_batch_s: float = 120.0  # one domain.verify_batch call (a whole reward batch)
-    verify_s: float = 10.0  # one domain.verify call (the per-item fallback after a failed batch)
-    reward_s: float = 60.0  # one call of an extra reward function (a whole batch)
-    propose_s: float = 900.0  # one variant generator propose call (an LLM may generate for minutes)
-    validate_s: float = 10.0  # one domain.validate_variant call
-    observer_s: float = 30.0  # one observer hook implementation call
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if not isinstance(value, (int, float)) or isinstance(value, bool) or not value > 0:
-                raise ValueError(f"plugin_deadlines.{f.name} must be a positive number of seconds, got {value!r}")
-
-    @classmethod
-    def from_config(cls, cfg: Any) -> PluginDeadlines:
-        """From the run config's ``plugin_deadlines`` node (missing node or keys: defaults)."""
-        node = cfg.get("plugin_deadlines") if hasattr(cfg, "get") else None
-        if not node:
-            return cls()
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(node) - known)
-        if unknown:
-            raise ValueError(f"unknown key(s) plugin_deadlines.{', plugin_deadlines.'.join(unknown)}; "
-                             f"valid: {', '.join(sorted(known))}")
-        return cls(**{k: float(node[k]) for k in node})
+#: Seconds each kind of plugin call may take: the ``plugin_deadlines`` section of the run config
+#: (``PluginDeadlines.of(run_cfg)``; defaults and ranges in :mod:`ladder_core.schema`).
+PluginDeadlines = PluginDeadlinesConfig
 
 
 @dataclass(frozen=True)

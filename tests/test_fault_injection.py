@@ -167,9 +167,9 @@ def test_bad_deadline_values_are_refused_naming_the_key():
     from omegaconf import OmegaConf
 
     with pytest.raises(ValueError, match="plugin_deadlines.verify_s"):
-        PluginDeadlines.from_config(OmegaConf.create({"plugin_deadlines": {"verify_s": -1}}))
-    with pytest.raises(ValueError, match="plugin_deadlines.verfy_s"):
-        PluginDeadlines.from_config(OmegaConf.create({"plugin_deadlines": {"verfy_s": 1}}))
+        PluginDeadlines.of(OmegaConf.create({"plugin_deadlines": {"verify_s": -1}}))
+    with pytest.raises(ValueError, match="unknown plugin_deadlines config keys: verfy_s"):
+        PluginDeadlines.of(OmegaConf.create({"plugin_deadlines": {"verfy_s": 1}}))
 
 
 def test_a_raising_observer_is_logged_once_and_counted(caplog):

@@ -139,7 +139,7 @@ class DynamicSampler:
     def from_config(cls, curriculum: SupportsCurriculum | None, config: Any, group_size: int) -> "DynamicSampler":
         """Build from a :class:`~ladder_core.difficulty.config.CurriculumConfig`."""
         return cls(curriculum, group_size, replacement_budget=config.replacement_budget,
-                   enabled=config.dynamic_sampling, success_threshold=config.success_threshold)
+                   enabled=config.dynamic_sampling)
 
     def new_batch(self) -> "BatchPlan":
         return BatchPlan(self)

@@ -54,7 +54,7 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
 
     state = PartialState()
     stages = selected_stages(cfg)
-    host.deadlines = PluginDeadlines.from_config(cfg)  # a bad value is refused before any work starts
+    host.deadlines = PluginDeadlines.of(cfg)  # a bad value is refused before any work starts
     FAULTS.reset()
     forced = {str(s) for s in cfg.pipeline.get("force", [])}
     if not cfg.ttrl.get("enabled", True) and "ttrl" in stages:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ladder_core.console import install_console_progress
 from ladder_core.deadlines import PluginDeadlines
 from ladder_core.domain import Domain
 from ladder_core.hookspecs import TrainStepInfo
@@ -119,7 +120,7 @@ def train_on_nodes(
         watch=set(watch),
     )
     reward = DomainReward(domain, RewardValues.from_config(cfg.reward), observers=[monitor],
-                          deadlines=PluginDeadlines.from_config(cfg))
+                          deadlines=PluginDeadlines.of(cfg))
     extra_funcs, extra_weights = extra_reward_functions(cfg, domain, host)
     extra_funcs = [reward.guard(f) for f in extra_funcs]
     args = grpo_config(cfg, ckpt_dir, num_processes=state.num_processes, max_steps=max_steps)
@@ -156,6 +157,7 @@ def train_on_nodes(
     trainer.add_callback(callback)
     trainer.ladder_checkpoint_writers = [lambda path: (path / REWARD_FAULTS_FILE).write_text(
         json.dumps({"faults": reward.faults.totals(), "checks": reward.stats.checks}))]
+    install_console_progress(trainer, desc=stage)
 
     checkpoint = latest_valid_checkpoint(ckpt_dir) if resume else None
     if checkpoint:
