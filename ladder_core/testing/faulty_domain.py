@@ -19,6 +19,9 @@ What it does (counters are per process, so a run is reproducible):
 * the variant generator ``faulty-rules`` raises on its second call, and
   ``validate_variant`` raises on every seventh.
 
+Its embedded model ``faulty-tiny`` (what ``model=tiny``, the default, loads)
+is a random tiny Llama built once into the temporary directory.
+
 Every injected fault is tallied in :data:`INJECTED` with the kind name the
 core's counters use, so tests compare the two.
 """
@@ -26,7 +29,10 @@ core's counters use, so tests compare the two.
 from __future__ import annotations
 
 import math
+import os
 import random
+import shutil
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -34,7 +40,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ladder_core.hookspecs import DomainSpec, RewardSpec, VariantGeneratorSpec, hookimpl
+from pathlib import Path
+
+from ladder_core.hookspecs import DomainSpec, EmbeddedModel, RewardSpec, VariantGeneratorSpec, hookimpl
 from ladder_core.records import Problem, ValidatedVariant, VariantProposal, VariantRejection, Verdict
 from ladder_core.testing.toy_domain import ToyDomain, ToyRulesGenerator
 
@@ -173,6 +181,28 @@ def ladder_variant_generators() -> list[VariantGeneratorSpec]:
 def ladder_reward_functions() -> list[RewardSpec]:
     return [RewardSpec(name=REWARD, factory=lambda domain, cfg: faulty_reward, domains=(NAME,),
                        description="an extra reward returning NaN, None, strings, or raising")]
+
+
+def _tiny_model_dir() -> Path:
+    """A random tiny Llama with a character tokenizer, built once (atomically) under the temp directory."""
+    path = Path(tempfile.gettempdir()) / "ladder-faulty-tiny-model"
+    if not (path / "config.json").exists():
+        from ladder_core.testing.tiny_models import tiny_llama
+
+        staging = Path(tempfile.mkdtemp(prefix="ladder-faulty-tiny-"))
+        tiny_llama(staging / "model", hidden=32, layers=1)
+        try:
+            os.replace(staging / "model", path)
+        except OSError:  # built meanwhile by another process
+            pass
+        shutil.rmtree(staging, ignore_errors=True)
+    return path
+
+
+@hookimpl
+def ladder_embedded_models() -> list[EmbeddedModel]:
+    return [EmbeddedModel(name="faulty-tiny", path=_tiny_model_dir(), domains=(NAME,),
+                          description="a random tiny Llama for the fault-injecting test domain")]
 
 
 @hookimpl
