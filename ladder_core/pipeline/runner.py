@@ -17,7 +17,7 @@ from typing import Any
 
 from ladder_core.deadlines import FAULTS, PluginDeadlines
 from ladder_core.pipeline.context import RunContext
-from ladder_core.pipeline.stages import STAGES
+from ladder_core.pipeline.stages import STAGES, startup_checks
 from ladder_core.plugins import PluginHost
 from ladder_core.training.checkpoints import AttemptLedger
 
@@ -70,6 +70,7 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
     ctx = RunContext(cfg=cfg, host=host, run_dir=run_dir)
     earlier_faults = _earlier_faults(run_dir)
     _warn_foreign_embedded_model(cfg, host)
+    startup_checks(ctx, announce=state.is_main_process)
     print(f"ladder: run directory {run_dir}", file=sys.stderr)
     host.run_start(cfg, run_dir)
     report: dict[str, Any] = {}
