@@ -37,10 +37,10 @@ after them has run for 10 ms (from a reporter thread), so the parent knows to
 within 10 ms when the running call started and gives each call its own
 deadline. (A call that holds the GIL in one C call delays that report: then
 the call finished before it is reported as the time-out, and the slow one
-times out again on a fresh worker.) When a worker dies within a flush
-interval of its last report with several calls unreported, the one that
-killed it is unknown: they are all sent again one per message, so the death
-is pinned on the call that causes it.
+times out again on a fresh worker.) Before each call the worker writes the
+call's number into an 8-byte file it shares with the parent, so when it dies
+the parent knows exactly which call killed it: that one is ``died``, the
+calls it finished but had not reported yet and those after it run again.
 
 This module imports only the standard library.
 """
@@ -52,6 +52,8 @@ import json
 import os
 import signal
 import socket
+import struct
+import tempfile
 import subprocess
 import sys
 import threading
@@ -219,8 +221,11 @@ def _encode_one(result: list[Any]) -> str:
         return json.dumps([result[0], "error", None, f"result is not JSON: {type(exc).__name__}", result[4]])
 
 
-def worker_main(fd: int, spec: SandboxSpec, parent_pid: int) -> None:
-    """Serve batches of calls on socket ``fd`` until the parent closes it."""
+def worker_main(fd: int, spec: SandboxSpec, parent_pid: int, current_fd: int = -1) -> None:
+    """Serve batches of calls on socket ``fd`` until the parent closes it.
+
+    ``current_fd``: a file shared with the parent where the number of the running call is kept.
+    """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     threading.Thread(target=_watch_parent, args=(parent_pid,), daemon=True).start()
     conn = Connection(fd)
@@ -236,13 +241,15 @@ def worker_main(fd: int, spec: SandboxSpec, parent_pid: int) -> None:
         if batch is None:
             return
         for k, (job, payload) in enumerate(batch):
+            if current_fd >= 0:
+                os.pwrite(current_fd, struct.pack("<q", job), 0)
             reporter.start()
             reporter.finish(_call(job, time.monotonic(), handler, payload), last=k == len(batch) - 1)
 
 
 def _main(argv: list[str]) -> None:
-    fd, parent_pid, spec_json = int(argv[0]), int(argv[1]), argv[2]
-    worker_main(fd, SandboxSpec(**json.loads(spec_json)), parent_pid)
+    fd, parent_pid, spec_json, current_fd = int(argv[0]), int(argv[1]), argv[2], int(argv[3])
+    worker_main(fd, SandboxSpec(**json.loads(spec_json)), parent_pid, current_fd)
 
 
 # ------------------------------------------------------------------ parent side
@@ -254,6 +261,14 @@ class _Worker:
     ready: bool = False
     queue: deque = field(default_factory=deque)  # [job, payload] sent and not yet answered
     item_start: float = 0.0  # when the call at the head of ``queue`` started
+    current: Any = None  # the shared file holding the number of the call the worker is running
+
+    def running_job(self) -> int | None:
+        try:
+            data = os.pread(self.current.fileno(), 8, 0)
+            return struct.unpack("<q", data)[0] if len(data) == 8 else None
+        except (OSError, ValueError, AttributeError):
+            return None
 
 
 def _child_python_path() -> str:
@@ -285,15 +300,19 @@ class SandboxPool:
     # ----------------------------------------------------------------- lifecycle
     def _start_worker(self) -> _Worker:
         ours, theirs = socket.socketpair()
+        current = tempfile.TemporaryFile()
+        current.write(struct.pack("<q", -1))
+        current.flush()
         env = dict(os.environ, PYTHONPATH=_child_python_path())
         env.update({name: "1" for name in _THREAD_ENV})
         cmd = [sys.executable, "-m", "ladder_core.sandbox", str(theirs.fileno()), str(os.getpid()),
-               json.dumps(asdict(self.spec))]
+               json.dumps(asdict(self.spec)), str(current.fileno())]
         try:
-            proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(),), env=env, stdin=subprocess.DEVNULL)
+            proc = subprocess.Popen(cmd, pass_fds=(theirs.fileno(), current.fileno()), env=env,
+                                    stdin=subprocess.DEVNULL)
         finally:
             theirs.close()
-        return _Worker(process=proc, conn=Connection(ours.detach()), started=time.monotonic())
+        return _Worker(process=proc, conn=Connection(ours.detach()), started=time.monotonic(), current=current)
 
     def _ensure_started(self, wanted: int) -> None:
         while len(self._workers) < wanted + self.spec.spare_workers:
@@ -308,10 +327,12 @@ class SandboxPool:
             worker.process.wait(timeout=5)
         except subprocess.TimeoutExpired:  # pragma: no cover - unkillable process
             pass
-        try:
-            worker.conn.close()
-        except OSError:
-            pass
+        for handle in (worker.conn, worker.current):
+            try:
+                if handle is not None:
+                    handle.close()
+            except OSError:
+                pass
         if worker in self._workers:
             self._workers.remove(worker)
 
@@ -445,15 +466,18 @@ class SandboxPool:
             # is "died", the rest of its batch goes back to the queue.
             if not w.ready:
                 self._start_failures += 1
-            # Calls finished more than a flush interval ago have been reported, so a worker that ran
-            # that long since the last report died in the head call; a quicker death is ambiguous.
-            settled = time.monotonic() - w.item_start > 5 * _FLUSH_S
-            if w.queue and (len(w.queue) == 1 or settled or w.queue[0][0] in self._suspects):
-                job = w.queue.popleft()
-                results[job[0]] = SandboxResult("died", reason=f"{self.label} worker died during the call",
-                                                seconds=time.monotonic() - w.item_start)
+            running = w.running_job()
+            jobs = [job[0] for job in w.queue]
+            culprit = running if running in jobs else (jobs[0] if len(jobs) == 1 or (
+                jobs and jobs[0] in self._suspects) else None)
+            if culprit is not None:
+                index = jobs.index(culprit)
+                results[culprit] = SandboxResult("died", reason=f"{self.label} worker died during the call",
+                                                 seconds=time.monotonic() - w.item_start)
                 self._remaining -= 1
-            self._suspects.update(job[0] for job in w.queue)
+                del w.queue[index]
+            else:  # unknown (the shared file unreadable): re-run them one by one to find it
+                self._suspects.update(jobs)
             pending.extendleft(reversed(w.queue))
             w.queue.clear()
             self._replace(w)

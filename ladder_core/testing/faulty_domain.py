@@ -82,6 +82,7 @@ class FaultyConfig:
     name: str = NAME
     train_set: str = "toy_train"
     test_set: str = "toy_test"
+    validation_set: str = "toy_valid"
     hang_s: float = 3600.0  # how long the hanging check sleeps
     hang_after: int = 2  # which per-item verify call hangs (0-based; once per process)
     batch_fault_every: int = 2  # verify_batch calls 1, 3, 5... fail (raise, wrong length, raise...)
