@@ -103,6 +103,8 @@ def test_generate_and_score_output_keys_are_the_ones_we_splice(tmp_path):
 
 
 def test_trl_private_signatures_we_override_are_unchanged():
+    assert list(inspect.signature(GRPOTrainer._tokenize_prompts).parameters) == ["self", "prompts"]
+    assert "self._tokenize_prompts(prompts)" in inspect.getsource(GRPOTrainer._generate)
     params = list(inspect.signature(GRPOTrainer._calculate_rewards).parameters)
     assert params == ["self", "inputs", "prompts", "completions", "completion_ids_list"]
     assert list(inspect.signature(GRPOTrainer._generate_and_score_completions).parameters) == ["self", "inputs"]
@@ -137,14 +139,15 @@ def test_sampler_layout_matches_trl_repeat_sampler():
     assert [next(it) for _ in range(len(trl_order))] == trl_order
 
 
-def _ladder_trainer(tmp_path, ids, *, dynamic=True, budget=2):
+def _ladder_trainer(tmp_path, ids, *, dynamic=True, budget=2, max_prompt_length=None):
     model, tok = _model()
     nodes = [CurriculumNode(i, None, 0, i) for i in ids]
     curriculum = CurriculumSampler(nodes, CurriculumConfig.from_dict({"mode": "uniform"}), seed=0)
     monitor = TrainingMonitor(curriculum=curriculum, depth_of={})
     return LadderGRPOTrainer(model=model, reward_funcs=[_reward], args=_args(tmp_path), train_dataset=_dataset(ids),
                              processing_class=tok, curriculum=curriculum, monitor=monitor,
-                             dynamic_sampling=dynamic, replacement_budget=budget)
+                             dynamic_sampling=dynamic, replacement_budget=budget,
+                             max_prompt_length=max_prompt_length)
 
 
 def test_dead_groups_are_replaced_and_replacements_stay_out_of_the_logged_reward(tmp_path):
@@ -199,3 +202,18 @@ def test_num_items_counts_only_model_tokens_when_trl_sends_a_tool_mask(tmp_path)
     expected = int((output["completion_mask"] * output["tool_mask"]).sum())
     assert int(output["num_items_in_batch"]) == expected < int(output["completion_mask"].sum())
     assert int(output["tool_mask"][:GROUP].sum()) == 0  # the dropped dead group is out of the loss
+
+
+def test_prompts_are_cut_to_max_prompt_length_from_the_left(tmp_path):
+    trainer = _ladder_trainer(tmp_path, ["live0", "live1"], max_prompt_length=5)
+    trainer.model.train()
+    long_prompt = "add(123456, 2) ="
+    ids, _, _ = trainer._tokenize_prompts([long_prompt, "a="])
+    full = trainer.processing_class(text=[long_prompt])["input_ids"][0]
+    assert len(full) > 5 and ids[0] == full[-5:] and len(ids[1]) <= 5
+    assert trainer.ladder_truncated_prompts == 1
+    inputs = [dict(trainer.train_dataset[i]) for i in (0, 1) for _ in range(GROUP)]
+    output = trainer._generate_and_score_completions(inputs)
+    assert output["prompt_ids"].shape[1] == 5  # every prompt of the batch was cut (char tokenizer: > 5 tokens)
+    with pytest.raises(ValueError, match="max_prompt_length"):
+        _ladder_trainer(tmp_path, ["a"], max_prompt_length=0)

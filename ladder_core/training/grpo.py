@@ -236,9 +236,14 @@ class LadderGRPOTrainer(GRPOTrainer):
     """
 
     def __init__(self, *args: Any, curriculum: Any, monitor: TrainingMonitor,
-                 dynamic_sampling: bool = True, replacement_budget: int = 2, **kwargs: Any) -> None:
+                 dynamic_sampling: bool = True, replacement_budget: int = 2, max_prompt_length: int | None = None,
+                 **kwargs: Any) -> None:
         from ladder_core.difficulty.dynamic_sampling import DynamicSampler
 
+        if max_prompt_length is not None and int(max_prompt_length) < 1:
+            raise ValueError(f"model.max_prompt_length must be >= 1 or null, got {max_prompt_length}")
+        self.ladder_max_prompt_length = int(max_prompt_length) if max_prompt_length else None
+        self.ladder_truncated_prompts = 0
         self.ladder_curriculum = curriculum
         self.ladder_monitor = monitor
         self._ladder_captured: list[torch.Tensor] | None = None
@@ -260,6 +265,24 @@ class LadderGRPOTrainer(GRPOTrainer):
             self.ladder_curriculum, self.ladder_row_of, prompts, self.num_generations,
             repeat_count=self.num_iterations * self.args.steps_per_generation,
         )
+
+    def _tokenize_prompts(self, prompts: list) -> Any:
+        """TRL's tokenization, then prompts longer than ``model.max_prompt_length`` tokens are cut from the left.
+
+        The left cut keeps the end of the prompt (the question and the generation prompt), as TRL did
+        before it dropped its own ``max_prompt_length``.
+        """
+        prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
+        limit = self.ladder_max_prompt_length
+        if limit is not None and any(len(ids) > limit for ids in prompt_ids):
+            if multimodal_fields:
+                raise ValueError("model.max_prompt_length cannot cut multimodal prompts; set it to null")
+            cut = sum(len(ids) > limit for ids in prompt_ids)
+            if not self.ladder_truncated_prompts:
+                log.warning("prompts longer than model.max_prompt_length=%d tokens are cut from the left", limit)
+            self.ladder_truncated_prompts += cut
+            prompt_ids = [list(ids)[-limit:] for ids in prompt_ids]
+        return prompt_ids, images, multimodal_fields
 
     # ------------------------------------------------------- dynamic sampling
     def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:

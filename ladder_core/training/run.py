@@ -136,6 +136,7 @@ def train_on_nodes(
         monitor=monitor,
         dynamic_sampling=bool(cfg.curriculum.dynamic_sampling),
         replacement_budget=int(cfg.curriculum.replacement_budget),
+        max_prompt_length=cfg.model.get("max_prompt_length"),
     )
 
     def notify(step: int, record: dict[str, Any]) -> None:
