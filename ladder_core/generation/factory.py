@@ -2,8 +2,9 @@
 
 ``generator.backend`` picks the model that writes variants:
 
-``policy``       the policy model itself (``model.name_or_path``), through vLLM when ``trainer.use_vllm``
-                 is set, else transformers (the paper's description);
+``policy``       the policy model itself (``model.name_or_path``), through the run's one policy vLLM engine
+                 (:mod:`ladder_core.generation.engine`) when ``trainer.use_vllm`` is set, else
+                 transformers (the paper's description);
 ``transformers`` another local model (``generator.model``: a folder or hub id);
 ``vllm``         another model on vLLM (``generator.model``);
 ``openai``       any OpenAI-compatible server (``generator.base_url``, ``generator.model``; the API key
@@ -59,10 +60,11 @@ def build_text_generator(cfg: Any) -> Any:
             raise ValueError("generator.backend=policy needs model.name_or_path")
         chat = bool(_get(model_cfg, "chat_template", False))
         if bool(_get(trainer, "use_vllm", False)):
+            from ladder_core.generation.engine import policy_engine
             from ladder_core.generation.vllm_backend import VLLMTextGenerator
 
-            return VLLMTextGenerator(path, chat_template=chat, seed=seed, dtype=str(_get(model_cfg, "dtype", "auto")),
-                                     gpu_memory_utilization=float(_get(gen, "gpu_memory_utilization", 0.85)))
+            return VLLMTextGenerator(policy_engine(cfg, path), chat_template=chat, seed=seed,
+                                     name=str(_get(model_cfg, "name", path)))
         from ladder_core.generation.hf import HFTextGenerator
 
         return HFTextGenerator.from_pretrained(

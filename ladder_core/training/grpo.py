@@ -247,7 +247,15 @@ class LadderGRPOTrainer(GRPOTrainer):
         self.ladder_curriculum = curriculum
         self.ladder_monitor = monitor
         self._ladder_captured: list[torch.Tensor] | None = None
-        super().__init__(*args, **kwargs)
+        args_ = kwargs.get("args") if "args" in kwargs else (args[2] if len(args) > 2 else None)
+        if args_ is not None and args_.use_vllm and args_.vllm_mode == "colocate":
+            # One engine per process: every trainer of the run (TTRL builds one per problem) reuses it.
+            from ladder_core.generation.engine import reuse_engine_for_trl
+
+            with reuse_engine_for_trl():
+                super().__init__(*args, **kwargs)
+        else:
+            super().__init__(*args, **kwargs)
         # The curriculum's estimates are fed by the monitor (domain verdicts), not by reward thresholds.
         self.ladder_dynamic = DynamicSampler(curriculum, self.num_generations, replacement_budget=replacement_budget,
                                              enabled=dynamic_sampling, update_estimates=False)
