@@ -73,8 +73,8 @@ class RunContext:
         from ladder_core.generation.engine import policy_text_generator
 
         batch = int(self.cfg.evaluation.get("batch_size", 64))
-        return policy_text_generator(self.cfg, model, tokenizer, batch_size=batch, chat_template=self.prompt_format.chat,
-                                     name=str(self.cfg.model.name),
+        return policy_text_generator(self.cfg, model, tokenizer, batch_size=batch,
+                                     chat_template=self.prompt_format.chat, name=str(self.cfg.model.name),
                                      max_prompt_tokens=self.cfg.model.get("max_prompt_length"))
 
     # ------------------------------------------------------------- bookkeeping
