@@ -40,9 +40,9 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
     """Run ``cfg.pipeline.stages`` in ``cfg.run_dir``; returns the report (empty without a report stage)."""
     from omegaconf import OmegaConf
 
-    from accelerate import PartialState
+    from ladder_core.training.distributed import process_state
 
-    state = PartialState()
+    state = process_state(cfg)  # the process group, with distributed.process_group_timeout_s
     stages = selected_stages(cfg)
     forced = {str(s) for s in cfg.pipeline.get("force", [])}
     if not cfg.ttrl.get("enabled", True) and "ttrl" in stages:

@@ -34,6 +34,7 @@ from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 
 from ladder_core.difficulty.dynamic_sampling import DynamicSamplingStats
+from ladder_core.training.distributed import timeout_seconds
 from ladder_core.training.rewards import ScoredBatch
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ def grpo_config(cfg: Any, output_dir: Path, *, num_processes: int = 1, max_steps
         shuffle_dataset=False,
         disable_tqdm=False,
         save_only_model=False,
+        ddp_timeout=timeout_seconds(cfg),
     )
     kwargs.update(extra)
     return GRPOConfig(**kwargs)

@@ -1,0 +1,48 @@
+"""The process group of a multi-process (``accelerate launch``) run, with a timeout that suits the work.
+
+Only training runs on every rank. Baseline, variants, evaluation and the
+report run on the main rank while the others wait at a barrier, and TTRL is
+not run under several processes. A barrier that waits longer than the process
+group's timeout kills the run (torch's default is 10 to 30 minutes, less than
+generating thousands of variants or evaluating a 3B model). So the group is
+created once, here, with ``distributed.process_group_timeout_s``, before
+anything else touches accelerate; ``grpo_config`` passes the same value to
+transformers as ``ddp_timeout``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+DEFAULT_TIMEOUT_S = 7200
+
+
+def timeout_seconds(cfg: Any) -> int:
+    """``distributed.process_group_timeout_s`` (refused unless a positive number of seconds)."""
+    node = cfg.get("distributed") if hasattr(cfg, "get") else None
+    value = node.get("process_group_timeout_s", DEFAULT_TIMEOUT_S) if node is not None else DEFAULT_TIMEOUT_S
+    try:
+        seconds = int(value)
+    except (TypeError, ValueError):
+        seconds = 0
+    if seconds <= 0:
+        raise ValueError(f"distributed.process_group_timeout_s must be a positive number of seconds, got {value!r}")
+    return seconds
+
+
+def process_state(cfg: Any) -> Any:
+    """accelerate's ``PartialState``; the first call in a process sets up the group with the configured timeout.
+
+    CPU runs (``trainer.device=cpu``, ``accelerate launch --cpu`` or no CUDA) use gloo.
+    """
+    import os
+
+    import torch
+    from accelerate import PartialState
+
+    trainer = cfg.get("trainer") if hasattr(cfg, "get") else None
+    device = str(trainer.get("device", "auto")) if trainer is not None else "auto"
+    cpu = (device == "cpu" or not torch.cuda.is_available()
+           or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes"))
+    return PartialState(cpu=cpu, timeout=timedelta(seconds=timeout_seconds(cfg)))
