@@ -262,7 +262,6 @@ class LadderGRPOTrainer(GRPOTrainer):
         self.ladder_dynamic = DynamicSampler(curriculum, self.num_generations, replacement_budget=replacement_budget,
                                              enabled=dynamic_sampling, update_estimates=False)
         self.ladder_row_of = {row["node_id"]: i for i, row in enumerate(self.train_dataset)}
-        self.ladder_replacement_seconds = 0.0
 
     @property
     def ladder_counters(self) -> DynamicSamplingStats:
@@ -368,7 +367,6 @@ class LadderGRPOTrainer(GRPOTrainer):
         plan.observe(node_ids, totals)
         snapshot = self._log_snapshot() if self.ladder_dynamic.enabled else None
         rounds: dict[int, dict[str, Any]] = {}
-        started = time.perf_counter()
         while more := plan.next_prompts():
             per_rank = len(more) // processes
             mine = more[rank * per_rank:(rank + 1) * per_rank]
@@ -380,7 +378,6 @@ class LadderGRPOTrainer(GRPOTrainer):
             rounds[plan.rounds_used] = repl_output
         if rounds and snapshot is not None:
             self._restore_logs(snapshot)
-            self.ladder_replacement_seconds += time.perf_counter() - started
         result = plan.finish()
         if not self.ladder_dynamic.enabled:
             return output
