@@ -176,7 +176,7 @@ def markdown(rows: list[dict[str, Any]], command: str) -> str:
             f"| {r['arm']} | {r['seconds_per_step']:.2f} | {r['useful_groups'] / max(1, r['steps']):.2f} "
             f"| {r['useful_groups_per_s']:.3f} "
             f"| {r['useful_groups_per_s'] / max(1e-9, base['useful_groups_per_s']):.2f} "
-            f"| {r['useful_share_trained']:.0%} | {r['generated_per_trained']:.2f} "
+            f"| {r['useful_share_trained']:.0%} | {r['generated_per_trained']:.2f} | "
             + " | ".join(f"{100 * ph[p] / total:.0f}%" for p in ("generate", "reward", "logprob_forward", "rest"))
             + " |")
     return "\n".join(lines)
