@@ -43,6 +43,9 @@ def process_state(cfg: Any) -> Any:
 
     trainer = cfg.get("trainer") if hasattr(cfg, "get") else None
     device = str(trainer.get("device", "auto")) if trainer is not None else "auto"
+    timeout = timedelta(seconds=timeout_seconds(cfg))
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
+        return PartialState(timeout=timeout)  # one process: no process group to set up
     cpu = (device == "cpu" or not torch.cuda.is_available()
            or os.environ.get("ACCELERATE_USE_CPU", "").lower() in ("1", "true", "yes"))
-    return PartialState(cpu=cpu, timeout=timedelta(seconds=timeout_seconds(cfg)))
+    return PartialState(cpu=cpu, timeout=timeout)
