@@ -60,8 +60,9 @@ class VariantGeneratorSpec:
     ``domains`` restricts it to some domains (empty = any domain).
     ``factory(domain, run_cfg)`` returns a
     :class:`~ladder_core.domain.VariantGenerator`; ``run_cfg`` is the whole
-    composed run config (read your knobs from ``run_cfg.variants`` and
-    ``run_cfg.generator``).
+    composed run config: read the core's knobs typed, with their defaults, as
+    ``VariantsConfig.of(run_cfg)`` / ``GeneratorConfig.of(run_cfg)``
+    (:mod:`ladder_core.schema`); your own knobs belong in your domain's node.
     """
 
     name: str

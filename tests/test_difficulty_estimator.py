@@ -133,14 +133,17 @@ def test_config_from_dict_and_cfg():
     assert CurriculumConfig.from_cfg(full.curriculum).replacement_budget == 0
 
 
-def test_shipped_config_section_matches_the_dataclass():
+def test_curriculum_defaults_are_written_once():
+    """The schema's curriculum section is this dataclass; no YAML repeats its defaults."""
     from pathlib import Path
 
     from omegaconf import OmegaConf
 
-    conf = Path(__file__).resolve().parents[1] / "conf" / "config.yaml"
-    section = OmegaConf.to_container(OmegaConf.load(conf).curriculum)
-    cfg = CurriculumConfig.from_dict(section)  # no unknown keys, valid values
-    defaults = CurriculumConfig()
-    assert set(section) == set(defaults.to_dict()), "conf/config.yaml and CurriculumConfig drifted apart"
-    assert cfg == defaults, "the dataclass defaults should equal the shipped config"
+    from ladder_core.schema import SECTIONS
+
+    assert SECTIONS["curriculum"] is CurriculumConfig
+    conf = Path(__file__).resolve().parents[1] / "conf"
+    assert "curriculum" not in OmegaConf.load(conf / "config.yaml")
+    for path in conf.glob("*/*.yaml"):
+        section = OmegaConf.load(path).get("curriculum") or {}
+        assert all(section[k] != getattr(CurriculumConfig(), k) for k in section), f"{path} repeats a default"

@@ -282,13 +282,14 @@ def saved_tiny(tmp_path_factory, tiny):
     return folder
 
 
-def full_cfg(**generator):
+def full_cfg(backend="policy", **generator):
+    generator["_target_"] = f"ladder_core.generation.factory.{backend.replace('-', '_')}_backend"
     return OmegaConf.create({
         "seed": 1,
         "model": {"name": "tiny", "name_or_path": "???", "scale": "full", "chat_template": False, "dtype": "float32",
                   "attn_implementation": None},
         "trainer": {"device": "cpu", "use_vllm": False},
-        "generator": {"backend": "policy", "model": None, "base_url": None, "api_key_env": "OPENAI_API_KEY",
+        "generator": {"model": None, "base_url": None, "api_key_env": "OPENAI_API_KEY",
                       "max_new_tokens": 12, "batch_size": 8, "request_timeout_s": 5, "max_concurrency": 2,
                       **generator},
         "variants": {"generators": ["llm"], "mix": [], "batch": 3, "transformations_min": 3,
@@ -309,7 +310,8 @@ def test_from_config_builds_each_local_backend(saved_tiny):
     assert LLMVariantGenerator.from_config(domain, policy).backend.name == "tiny"
     with pytest.raises(ValueError, match=r"generator.model must be set"):
         LLMVariantGenerator.from_config(domain, full_cfg(backend="transformers", model="???"))
-    with pytest.raises(ValueError, match="unknown generator.backend 'carrier-pigeon'"):
+    with pytest.raises(ValueError, match="generator._target_='ladder_core.generation.factory.carrier_pigeon_backend' "
+                                         "cannot be imported"):
         LLMVariantGenerator.from_config(domain, full_cfg(backend="carrier-pigeon"))
 
 

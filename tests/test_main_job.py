@@ -27,5 +27,11 @@ def test_main_job_end_to_end_on_the_embedded_model(tmp_path):
     assert report["variants"]["accepted"] >= 16 * 5  # every root got its variants from the rules generator
     assert report["ttrl"]["attempted"] == 1
     assert (run_dir / "report.md").read_text().count("![") >= 3
+    console = out.stdout + out.stderr
+    assert console.count("{'") <= 5, "TRL's per-step metric dicts belong in the log file"
+    assert "'loss'" in (run_dir / "ladder.log").read_text()
+    tail = out.stdout.strip().splitlines()
+    assert tail[-1] == f"report: {run_dir.resolve() / 'report.md'}"
+    assert any(line.startswith("baseline ") for line in tail[-6:]) and tail[-2].startswith("after TTRL")
     config = (run_dir / "config.yaml").read_text()
     assert "tinymodel/weights" in config  # the embedded model, resolved through the plugin

@@ -33,7 +33,7 @@ def _worker(rank: int, world: int, port: int, out: str, timeout_s: int) -> None:
     from ladder_core.difficulty.dynamic_sampling import total_rewards
     from ladder_core.training.distributed import process_state
 
-    cfg = OmegaConf.create({"distributed": {"process_group_timeout_s": timeout_s}})
+    cfg = OmegaConf.create({"trainer": {"process_group_timeout_s": timeout_s, "device": "cpu"}})
     state = process_state(cfg)
     assert state.num_processes == world and dist.get_rank() == rank, (state.num_processes, state.process_index, rank)
     # Each rank holds two groups of its own (as TRL's sampler lays a generation batch out over ranks).
@@ -84,6 +84,6 @@ def test_two_ranks_decide_identically_and_honour_the_configured_timeout(tmp_path
 def test_a_bad_timeout_is_refused_naming_the_key():
     from ladder_core.training.distributed import timeout_seconds
 
-    with pytest.raises(ValueError, match="distributed.process_group_timeout_s"):
-        timeout_seconds(OmegaConf.create({"distributed": {"process_group_timeout_s": 0}}))
+    with pytest.raises(ValueError, match="process_group_timeout_s"):
+        timeout_seconds(OmegaConf.create({"trainer": {"process_group_timeout_s": 0}}))
     assert timeout_seconds(OmegaConf.create({})) == 7200

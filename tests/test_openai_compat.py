@@ -224,9 +224,9 @@ def test_variant_tree_through_an_openai_compatible_server(serve, tmp_path):
         "seed": 0,
         "model": {"scale": "full", "name_or_path": "unused"},
         "trainer": {"device": "cpu", "use_vllm": False},
-        "generator": {"backend": "openai", "model": "gpt-test", "base_url": server.base_url,
-                      "api_key_env": "LADDER_UNSET_KEY", "max_new_tokens": 256, "batch_size": 16,
-                      "request_timeout_s": 5, "max_concurrency": 4},
+        "generator": {"_target_": "ladder_core.generation.factory.openai_backend", "model": "gpt-test",
+                      "base_url": server.base_url, "api_key_env": "LADDER_UNSET_KEY", "max_new_tokens": 256,
+                      "batch_size": 16, "request_timeout_s": 5, "max_concurrency": 4},
         "variants": {"batch": 5, "transformations_min": 3, "transformations_max": 5,
                      "temperatures": [0.8, 1.0, 1.2, 1.4], "easier_fraction": 0.7},
     })

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ladder_core.cli import run
-from ladder_core.pipeline.runner import StageError
+from ladder_core.pipeline.runner import StageError, run_pipeline
 from ladder_core.plugins import PluginHost, create_plugin_manager
 from ladder_core.testing.compose import compose_config
 from ladder_core.testing.tiny_models import tiny_llama
@@ -57,11 +57,14 @@ def test_full_pipeline_writes_every_artifact_and_report(tmp_path, host, model_di
     assert report["domain"] == "toy"
 
 
-def test_unknown_stage_lists_valid_ones(tmp_path, host, model_dir):
+def test_unknown_stage_lists_valid_ones(tmp_path, host, model_dir, capsys):
     cfg = compose_config(host, [*SMALL, f"model.name_or_path={model_dir}", "pipeline.stages=[baseline,tain]"],
-                         run_dir=tmp_path)
-    with pytest.raises(StageError, match="valid stages.*baseline, variants, train"):
+                         run_dir=tmp_path / "run")
+    with pytest.raises(SystemExit):  # refused by the config check, before the run directory exists
         run(cfg, host)
+    assert "pipeline.stages" in capsys.readouterr().err and not (tmp_path / "run").exists()
+    with pytest.raises(StageError, match="valid stages.*baseline, variants, train"):
+        run_pipeline(cfg, host)
 
 
 RUNNER = textwrap.dedent("""

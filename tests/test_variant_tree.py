@@ -270,11 +270,11 @@ class ToyPlugin:
         ]
 
 
-def run_cfg(generators, mix=(), scale="tiny", backend="policy"):
+def run_cfg(generators, mix=(), scale="tiny", llm=True):
     return OmegaConf.create({
         "seed": 0,
         "model": {"scale": scale, "name_or_path": "unused"},
-        "generator": {"backend": backend},
+        "generator": {} if llm else None,
         "variants": {"generators": list(generators), "mix": list(mix)},
     })
 
@@ -286,7 +286,7 @@ def test_resolve_generators_auto_names_and_errors():
     assert [(g.name, s) for g, s in got] == [("toy-rules", 1.0)]
     specs = host.variant_generators()
     assert expand_names(run_cfg(["auto"], scale="full"), domain, specs) == [("llm", 1.0)]
-    assert expand_names(run_cfg(["auto"], scale="full", backend=None), domain, specs) == [("toy-rules", 1.0)]
+    assert expand_names(run_cfg(["auto"], scale="full", llm=False), domain, specs) == [("toy-rules", 1.0)]
     assert expand_names(run_cfg(["toy-rules", "llm"], mix=[0.7, 0.3], scale="full"), domain, specs) == \
         [("toy-rules", 0.7), ("llm", 0.3)]
     with pytest.raises(ValueError, match=r"unknown variant generator 'nope'; valid names: auto, llm, other-rules"):

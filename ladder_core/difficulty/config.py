@@ -1,6 +1,7 @@
-"""``CurriculumConfig``: the ``curriculum:`` section of the Hydra config as a typed record.
+"""``CurriculumConfig``: the ``curriculum:`` section of the run config as a typed record.
 
-Field names and defaults mirror ``conf/config.yaml``; :meth:`from_dict`
+It is the schema's ``curriculum`` section (:mod:`ladder_core.schema`): its
+defaults, documentation and ranges are written here once. :meth:`from_dict`
 rejects unknown keys so a misspelled knob fails at start-up, not silently.
 """
 
@@ -9,72 +10,45 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Mapping
 
+from ladder_core.config_nodes import ConfigError, check_fields, knob
+
 MODES = ("adaptive", "uniform", "roots_only")
 
 
 @dataclass(frozen=True)
 class CurriculumConfig:
-    """Knobs of the curriculum sampler and of dynamic sampling (see ``conf/config.yaml``).
+    """The curriculum sampler and dynamic sampling (DAPO): which tree nodes each step trains on."""
 
-    mode: ``adaptive`` (tree-aware), ``uniform`` (every tree node alike) or
-        ``roots_only`` (RL without variants), the last two for ablations.
-    prior_alpha, prior_beta: Beta prior of every node's success rate.
-    band_low, band_high: success band where a node is learnable; below
-        ``band_low`` (with ``min_trials`` of evidence) a node is out of reach
-        and its easier children are explored instead.
-    mastered: success above which a node is mastered; sampled with
-        ``mastered_weight`` (rarely, never zero).
-    root_probe_rate: share of each batch spent on the roots, round robin.
-    decay: per-update forgetting of a node's old evidence (1.0 = none).
-    min_trials: evidence needed before a node may be called out of reach.
-    hard_weight: sampling weight of an out-of-reach node (it is re-tried
-        now and then, since practice on its neighbours may have lifted it).
-    revisit_fraction: share of a node's tried children that must be
-        mastered before an out-of-reach node comes back (its estimate is
-        then treated as stale).
-    success_threshold: a reward at or above it counts as a success when
-        rewards update the estimates (paper rewards: 1.05 / 0.05 / 0).
-    dynamic_sampling, replacement_budget: replace zero-variance groups, with at
-        most this many extra generation rounds per batch.
-    """
-
-    mode: str = "adaptive"
-    prior_alpha: float = 1.0
-    prior_beta: float = 1.0
-    band_low: float = 0.2
-    band_high: float = 0.8
-    mastered: float = 0.9
-    mastered_weight: float = 0.05
-    root_probe_rate: float = 0.1
-    decay: float = 0.98
-    min_trials: int = 8
-    hard_weight: float = 0.05
-    revisit_fraction: float = 0.5
-    success_threshold: float = 0.5
-    dynamic_sampling: bool = True
-    replacement_budget: int = 2
+    mode: str = knob("adaptive", "adaptive (tree-aware), uniform (every tree node alike) or roots_only (RL without "
+                                 "variants); the last two for ablations.", choices=MODES)
+    prior_alpha: float = knob(1.0, "Beta prior of every node's success rate (alpha).", gt=0)
+    prior_beta: float = knob(1.0, "Beta prior of every node's success rate (beta).", gt=0)
+    band_low: float = knob(0.2, "Below this success (after min_trials) a node is out of reach and its easier "
+                                "children are explored instead; nodes in [band_low, band_high] weigh 4p(1-p).",
+                           ge=0, le=1)
+    band_high: float = knob(0.8, "Top of the learnable band; above it the weight ramps down to mastered_weight.",
+                            ge=0, le=1)
+    mastered: float = knob(0.9, "Success above which a node is mastered.", ge=0, le=1)
+    mastered_weight: float = knob(0.05, "Sampling weight of a mastered node (rare, never zero).", gt=0, le=1)
+    root_probe_rate: float = knob(0.1, "Share of each batch spent probing the roots, round robin.", ge=0, le=1)
+    decay: float = knob(0.98, "Forgetting of old evidence per trial (1.0 = none): a node is judged on about its "
+                              "last 1/(1-decay) completions.", gt=0, le=1)
+    min_trials: int = knob(8, "Completions needed before a node may be called out of reach or mastered.", ge=1)
+    hard_weight: float = knob(0.05, "Sampling weight of an out-of-reach node (re-tried now and then; its children "
+                                    "get the mass).", gt=0, le=1)
+    revisit_fraction: float = knob(0.5, "Share of an out-of-reach node's tried children that must be mastered "
+                                        "before it comes back.", gt=0, le=1)
+    dynamic_sampling: bool = knob(True, "Replace groups whose rewards are all equal (DAPO dynamic sampling).")
+    replacement_budget: int = knob(2, "Extra generation rounds allowed per batch to replace zero-variance groups.",
+                                   ge=0)
 
     def __post_init__(self) -> None:
-        if self.mode not in MODES:
-            raise ValueError(f"curriculum.mode must be one of {', '.join(MODES)}; got {self.mode!r}")
-        if self.prior_alpha <= 0 or self.prior_beta <= 0:
-            raise ValueError("curriculum.prior_alpha and prior_beta must be > 0")
-        if not 0.0 <= self.band_low < self.band_high <= self.mastered <= 1.0:
-            raise ValueError("curriculum needs 0 <= band_low < band_high <= mastered <= 1, got "
-                             f"{self.band_low}, {self.band_high}, {self.mastered}")
-        for name in ("mastered_weight", "hard_weight"):
-            if not 0.0 < getattr(self, name) <= 1.0:
-                raise ValueError(f"curriculum.{name} must be in (0, 1] (never zero: nodes stay reachable)")
-        if not 0.0 <= self.root_probe_rate <= 1.0:
-            raise ValueError("curriculum.root_probe_rate must be in [0, 1]")
-        if not 0.0 < self.decay <= 1.0:
-            raise ValueError("curriculum.decay must be in (0, 1]")
-        if self.min_trials < 1:
-            raise ValueError("curriculum.min_trials must be >= 1")
-        if not 0.0 < self.revisit_fraction <= 1.0:
-            raise ValueError("curriculum.revisit_fraction must be in (0, 1]")
-        if self.replacement_budget < 0:
-            raise ValueError("curriculum.replacement_budget must be >= 0")
+        check_fields(self, "curriculum")
+        if not self.band_low < self.band_high <= self.mastered:
+            raise ConfigError("curriculum.band_low", self.band_low,
+                              f"band_low < band_high ({self.band_high}) <= mastered ({self.mastered})",
+                              message="curriculum needs 0 <= band_low < band_high <= mastered <= 1, got "
+                                      f"{self.band_low}, {self.band_high}, {self.mastered}")
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any] | None) -> "CurriculumConfig":

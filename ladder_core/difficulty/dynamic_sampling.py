@@ -181,7 +181,7 @@ class DynamicSampler:
     def from_config(cls, curriculum: SupportsCurriculum | None, config: Any, group_size: int) -> "DynamicSampler":
         """Build from a :class:`~ladder_core.difficulty.config.CurriculumConfig`."""
         return cls(curriculum, group_size, replacement_budget=config.replacement_budget,
-                   enabled=config.dynamic_sampling, success_threshold=config.success_threshold)
+                   enabled=config.dynamic_sampling)
 
     def new_batch(self, *, shards: int = 1, replace: bool = True) -> "BatchPlan":
         """Start a batch split over ``shards`` ranks; ``replace=False`` only judges it (groups straddle ranks)."""

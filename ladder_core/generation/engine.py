@@ -162,25 +162,28 @@ def sync_weights(entry: EngineEntry, model: Any) -> None:
 
 def policy_engine(cfg: Any, model_path: str) -> EngineEntry:
     """The run's policy engine, created on first use with the trainer's memory share and sleep setting."""
-    from ladder_core.generation.factory import _get
+    from ladder_core.schema import ModelConfig, TrainerConfig
 
-    trainer = _get(cfg, "trainer")
-    model_cfg = _get(cfg, "model")
-    extra = dict(_get(trainer, "extra", {}) or {})
-    sleep_mode = bool(extra.get("vllm_enable_sleep_mode", False))
+    trainer = TrainerConfig.of(cfg)
+    model = ModelConfig.of(cfg)
+    sleep_mode = bool(trainer.extra.get("vllm_enable_sleep_mode", False))
 
     def build() -> Any:
         from vllm import LLM
 
-        kwargs: dict[str, Any] = dict(model=model_path, seed=int(_get(cfg, "seed", 0)),
-                                      dtype=str(_get(model_cfg, "dtype", "auto")),
-                                      gpu_memory_utilization=float(_get(trainer, "vllm_gpu_memory_utilization", 0.3)),
+        kwargs: dict[str, Any] = dict(model=model_path, seed=_seed(cfg), dtype=model.dtype,
+                                      gpu_memory_utilization=trainer.vllm_gpu_memory_utilization,
                                       enable_sleep_mode=sleep_mode)
-        if extra.get("vllm_max_model_length"):
-            kwargs["max_model_len"] = int(extra["vllm_max_model_length"])
+        if trainer.extra.get("vllm_max_model_length"):
+            kwargs["max_model_len"] = int(trainer.extra["vllm_max_model_length"])
         return LLM(**kwargs)
 
     return REGISTRY.acquire(POLICY, build, sleep_mode=sleep_mode)
+
+
+def _seed(cfg: Any) -> int:
+    value = cfg.get("seed") if hasattr(cfg, "get") else getattr(cfg, "seed", 0)
+    return int(value or 0)
 
 
 @contextlib.contextmanager
@@ -227,19 +230,18 @@ def policy_text_generator(cfg: Any, model: Any, tokenizer: Any, *, batch_size: i
     ``trainer.use_vllm`` is on and vLLM is installed; otherwise batched
     transformers ``generate`` on ``model`` itself.
     """
-    from ladder_core.generation.factory import _get
+    from ladder_core.schema import ModelConfig, TrainerConfig
 
-    seed = int(_get(cfg, "seed", 0))
-    if bool(_get(_get(cfg, "trainer"), "use_vllm", False)) and vllm_available():
+    if TrainerConfig.of(cfg).use_vllm and vllm_available():
         from ladder_core.generation.vllm_backend import VLLMTextGenerator
 
-        path = str(getattr(getattr(model, "config", None), "_name_or_path", "") or _get(cfg.model, "name_or_path"))
+        path = str(getattr(getattr(model, "config", None), "_name_or_path", "") or ModelConfig.of(cfg).name_or_path)
         entry = policy_engine(cfg, path)
         sync_weights(entry, model)
-        return VLLMTextGenerator(entry, chat_template=chat_template, seed=seed, name=name,
+        return VLLMTextGenerator(entry, chat_template=chat_template, seed=_seed(cfg), name=name,
                                  max_prompt_tokens=max_prompt_tokens)
     from ladder_core.generation.hf import HFTextGenerator
 
     model.eval()
-    return HFTextGenerator(model, tokenizer, batch_size=batch_size, chat_template=chat_template, seed=seed,
+    return HFTextGenerator(model, tokenizer, batch_size=batch_size, chat_template=chat_template, seed=_seed(cfg),
                            name=name, max_prompt_tokens=max_prompt_tokens)

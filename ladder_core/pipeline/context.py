@@ -1,4 +1,9 @@
-"""What every stage needs: the config, the run directory, the domain and the models, built lazily."""
+"""What every stage needs: the config, the run directory, the domain and the models, built lazily.
+
+``cfg`` is the composed run config: its sections are typed by
+:mod:`ladder_core.schema`, so every key exists with its default and reads as
+``cfg.section.key`` (no getters with fallback defaults).
+"""
 
 from __future__ import annotations
 
@@ -28,7 +33,7 @@ class RunContext:
         if self._domain is None:
             spec = self.host.domain(str(self.cfg.domain.name))
             self._domain = spec.factory(self.cfg.domain, DomainContext(
-                model_scale=str(self.cfg.model.get("scale", "full")), seed=int(self.cfg.seed), run_dir=self.run_dir))
+                model_scale=str(self.cfg.model.scale), seed=int(self.cfg.seed), run_dir=self.run_dir))
         return self._domain
 
     @property
@@ -43,7 +48,7 @@ class RunContext:
     # ---------------------------------------------------------------- problems
     def test_problems(self) -> list[Problem]:
         problems = self.domain.load_problems("test")
-        limit = self.cfg.evaluation.get("max_problems")
+        limit = self.cfg.evaluation.max_problems
         return problems[: int(limit)] if limit else problems
 
     def train_problems(self) -> list[Problem]:
@@ -56,6 +61,8 @@ class RunContext:
 
     def load_model(self, trained: bool) -> tuple[Any, Any]:
         """The base policy, or the trained one from ``train/final`` when ``trained`` and it exists."""
+        from omegaconf import OmegaConf
+
         from ladder_core.models import load_policy
 
         model_cfg = self.cfg.model
@@ -64,18 +71,17 @@ class RunContext:
             if final is None:
                 log.warning("no trained model in %s; using the base model", self.run_dir / "train" / "final")
             else:
-                model_cfg = {**_plain(model_cfg), "name_or_path": str(final)}
-        return load_policy(_Cfg(model_cfg), device=str(self.cfg.trainer.get("device", "auto")))
+                model_cfg = OmegaConf.merge(model_cfg, {"name_or_path": str(final)})
+        return load_policy(model_cfg, device=str(self.cfg.trainer.device))
 
     def text_generator(self, model: Any, tokenizer: Any) -> Any:
         """The evaluation/TTRL sampler on the policy in memory: the run's one vLLM engine when
         ``trainer.use_vllm`` and vLLM is installed, else batched transformers ``generate``."""
         from ladder_core.generation.engine import policy_text_generator
 
-        batch = int(self.cfg.evaluation.get("batch_size", 64))
-        return policy_text_generator(self.cfg, model, tokenizer, batch_size=batch,
+        return policy_text_generator(self.cfg, model, tokenizer, batch_size=int(self.cfg.evaluation.batch_size),
                                      chat_template=self.prompt_format.chat, name=str(self.cfg.model.name),
-                                     max_prompt_tokens=self.cfg.model.get("max_prompt_length"))
+                                     max_prompt_tokens=self.cfg.model.max_prompt_length)
 
     # ------------------------------------------------------------- bookkeeping
     def record_timing(self, stage: str, seconds: float) -> None:
@@ -88,18 +94,3 @@ class RunContext:
         if self._domain is not None:
             self._domain.close()
 
-
-def _plain(node: Any) -> dict[str, Any]:
-    from omegaconf import OmegaConf
-
-    return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else dict(node)
-
-
-class _Cfg(dict):
-    """A dict with attribute access, for overriding one field of a resolved config node."""
-
-    def __getattr__(self, key: str) -> Any:
-        try:
-            return self[key]
-        except KeyError as exc:
-            raise AttributeError(key) from exc

@@ -42,7 +42,7 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
 
     from ladder_core.training.distributed import process_state
 
-    state = process_state(cfg)  # the process group, with distributed.process_group_timeout_s
+    state = process_state(cfg)  # the process group, with trainer.process_group_timeout_s
     stages = selected_stages(cfg)
     forced = {str(s) for s in cfg.pipeline.get("force", [])}
     if not cfg.ttrl.get("enabled", True) and "ttrl" in stages:

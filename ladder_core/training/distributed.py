@@ -5,7 +5,7 @@ report run on the main rank while the others wait at a barrier, and TTRL is
 not run under several processes. A barrier that waits longer than the process
 group's timeout kills the run (torch's default is 10 to 30 minutes, less than
 generating thousands of variants or evaluating a 3B model). So the group is
-created once, here, with ``distributed.process_group_timeout_s``, before
+created once, here, with ``trainer.process_group_timeout_s``, before
 anything else touches accelerate; ``grpo_config`` passes the same value to
 transformers as ``ddp_timeout``.
 """
@@ -15,20 +15,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-DEFAULT_TIMEOUT_S = 7200
-
 
 def timeout_seconds(cfg: Any) -> int:
-    """``distributed.process_group_timeout_s`` (refused unless a positive number of seconds)."""
-    node = cfg.get("distributed") if hasattr(cfg, "get") else None
-    value = node.get("process_group_timeout_s", DEFAULT_TIMEOUT_S) if node is not None else DEFAULT_TIMEOUT_S
-    try:
-        seconds = int(value)
-    except (TypeError, ValueError):
-        seconds = 0
-    if seconds <= 0:
-        raise ValueError(f"distributed.process_group_timeout_s must be a positive number of seconds, got {value!r}")
-    return seconds
+    """``trainer.process_group_timeout_s`` (the schema refuses anything but a positive number of seconds)."""
+    from ladder_core.schema import TrainerConfig
+
+    return int(TrainerConfig.of(cfg).process_group_timeout_s)
 
 
 def process_state(cfg: Any) -> Any:
@@ -41,8 +33,9 @@ def process_state(cfg: Any) -> Any:
     import torch
     from accelerate import PartialState
 
-    trainer = cfg.get("trainer") if hasattr(cfg, "get") else None
-    device = str(trainer.get("device", "auto")) if trainer is not None else "auto"
+    from ladder_core.schema import TrainerConfig
+
+    device = TrainerConfig.of(cfg).device
     timeout = timedelta(seconds=timeout_seconds(cfg))
     if int(os.environ.get("WORLD_SIZE", "1")) <= 1:
         return PartialState(timeout=timeout)  # one process: no process group to set up

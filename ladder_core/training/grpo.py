@@ -40,6 +40,8 @@ from ladder_core.training.rewards import ScoredBatch
 log = logging.getLogger(__name__)
 
 CURRICULUM_STATE_FILE = "ladder_curriculum.json"
+_CHECKPOINTING_ARG = ("activation_checkpointing" if "activation_checkpointing" in GRPOConfig.__dataclass_fields__
+                      else "gradient_checkpointing")
 
 
 @dataclass(frozen=True)
@@ -86,7 +88,6 @@ def grpo_config(cfg: Any, output_dir: Path, *, num_processes: int = 1, max_steps
         num_iterations=int(tr.get("num_iterations", 1)),
         mask_truncated_completions=bool(tr.get("mask_truncated_completions", False)),
         bf16=bool(tr.bf16),
-        gradient_checkpointing=bool(tr.gradient_checkpointing),
         use_vllm=bool(tr.use_vllm),
         vllm_mode=str(tr.vllm_mode),
         vllm_gpu_memory_utilization=float(tr.vllm_gpu_memory_utilization),
@@ -105,6 +106,8 @@ def grpo_config(cfg: Any, output_dir: Path, *, num_processes: int = 1, max_steps
         save_only_model=False,
         ddp_timeout=timeout_seconds(cfg),
     )
+    # transformers 5 renamed the argument (the old name raises a FutureWarning); 4.x knows only the old one.
+    kwargs[_CHECKPOINTING_ARG] = bool(tr.gradient_checkpointing)
     kwargs.update(extra)
     return GRPOConfig(**kwargs)
 

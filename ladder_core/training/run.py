@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ladder_core.console import install_console_progress
 from ladder_core.domain import Domain
 from ladder_core.hookspecs import TrainStepInfo
 from ladder_core.plugins import PluginHost
@@ -151,6 +152,7 @@ def train_on_nodes(
                               counters=lambda: trainer.ladder_counters, on_step=notify,
                               stop_when_watched_solved=bool(watch))
     trainer.add_callback(callback)
+    install_console_progress(trainer, desc=stage)
 
     checkpoint = get_last_checkpoint(str(ckpt_dir)) if (resume and ckpt_dir.is_dir()) else None
     if checkpoint:

@@ -37,6 +37,8 @@ from typing import Any
 
 from ladder_core.domain import Domain, VariantGenerator
 from ladder_core.records import Problem, ValidatedVariant, VariantProposal, VariantRejection
+from ladder_core.config_nodes import coerce_node
+from ladder_core.schema import VariantsConfig
 from ladder_core.variants.node import UNPARSEABLE_REPLY, VariantNode, variant_id
 from ladder_core.variants.stats import TreeStats, compute_tree_stats, summarize
 from ladder_core.variants.store import Rejection, VariantStore
@@ -58,14 +60,15 @@ class TreeConfig:
     round (bounds the overshoot and the size of one batch).
     """
 
-    max_depth: int = 3
-    per_root: int = 500
-    children_per_node: int = 10
-    max_rounds: int = 50
-    dedup: str = "canonical"
-    reference_check_timeout_s: float | None = None
+    # Defaults are the schema's (ladder_core/schema.py), written once there.
+    max_depth: int = VariantsConfig.max_depth
+    per_root: int = VariantsConfig.per_root
+    children_per_node: int = VariantsConfig.children_per_node
+    max_rounds: int = VariantsConfig.max_rounds
+    dedup: str = VariantsConfig.dedup
+    reference_check_timeout_s: float | None = VariantsConfig.reference_check_timeout_s
     seed: int = 0
-    max_expansions_per_round: int = 64
+    max_expansions_per_round: int = VariantsConfig.max_expansions_per_round
 
     def __post_init__(self) -> None:
         if self.dedup not in DEDUP_MODES:
@@ -83,23 +86,12 @@ class TreeConfig:
 
         ``overrides`` win (test-time RL passes ``max_depth`` and ``per_root``).
         """
-        variants = cfg.get("variants", cfg) if hasattr(cfg, "get") else cfg
-        seed = cfg.get("seed", 0) if hasattr(cfg, "get") and "variants" in cfg else 0
-
-        def get(key: str, default: Any) -> Any:
-            value = variants.get(key, default) if hasattr(variants, "get") else getattr(variants, key, default)
-            return default if value is None and default is not None else value
-
-        values = {
-            "max_depth": int(get("max_depth", 3)),
-            "per_root": int(get("per_root", 500)),
-            "children_per_node": int(get("children_per_node", 10)),
-            "max_rounds": int(get("max_rounds", 50)),
-            "dedup": str(get("dedup", "canonical")),
-            "reference_check_timeout_s": get("reference_check_timeout_s", None),
-            "seed": int(seed or 0),
-            "max_expansions_per_round": int(get("max_expansions_per_round", 64)),
-        }
+        whole = cfg is not None and hasattr(cfg, "get") and "variants" in cfg
+        variants = VariantsConfig.of(cfg) if whole else coerce_node(VariantsConfig, cfg, where="variants")
+        values = {name: getattr(variants, name) for name in
+                  ("max_depth", "per_root", "children_per_node", "max_rounds", "dedup", "reference_check_timeout_s",
+                   "max_expansions_per_round")}
+        values["seed"] = int(cfg.get("seed") or 0) if whole else 0
         values.update(overrides)
         return cls(**values)
 

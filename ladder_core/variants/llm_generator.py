@@ -116,20 +116,20 @@ class LLMVariantGenerator:
 
         See :func:`ladder_core.generation.factory.build_text_generator` for the backends.
         """
-        from ladder_core.generation.factory import _get, build_text_generator
+        from ladder_core.generation.factory import build_text_generator
+        from ladder_core.schema import GeneratorConfig, VariantsConfig
 
-        variants = _get(cfg, "variants")
-        gen = _get(cfg, "generator")
+        variants, gen = VariantsConfig.of(cfg), GeneratorConfig.of(cfg)
         return cls(
             domain,
             build_text_generator(cfg),
-            batch=int(_get(variants, "batch", 10)),
-            transformations_min=int(_get(variants, "transformations_min", 3)),
-            transformations_max=int(_get(variants, "transformations_max", 5)),
-            easier_fraction=float(_get(variants, "easier_fraction", 0.7)),
-            temperatures=[float(t) for t in _get(variants, "temperatures", PAPER_TEMPERATURES)],
-            max_new_tokens=int(_get(gen, "max_new_tokens", 1024)),
-            top_p=float(_get(gen, "top_p", 1.0)),
+            batch=variants.batch,
+            transformations_min=variants.transformations_min,
+            transformations_max=variants.transformations_max,
+            easier_fraction=variants.easier_fraction,
+            temperatures=variants.temperatures,
+            max_new_tokens=gen.max_new_tokens,
+            top_p=gen.top_p,
         )
 
     # ------------------------------------------------------------------ prompts

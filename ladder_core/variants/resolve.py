@@ -11,6 +11,7 @@ import logging
 from typing import Any
 
 from ladder_core.domain import Domain, VariantGenerator
+from ladder_core.schema import ModelConfig, VariantsConfig
 
 logger = logging.getLogger(__name__)
 
@@ -18,15 +19,10 @@ AUTO = "auto"
 LLM = "llm"
 
 
-def _get(node: Any, key: str, default: Any = None) -> Any:
-    from ladder_core.generation.factory import _get as get
-
-    return get(node, key, default)
-
-
 def _llm_configured(cfg: Any) -> bool:
-    gen = _get(cfg, "generator")
-    return gen is not None and _get(gen, "backend") not in (None, "", "none")
+    """Whether the run config has a generator section (every composed config does)."""
+    return cfg is not None and (cfg.get("generator") if hasattr(cfg, "get") else getattr(cfg, "generator", None)) \
+        is not None
 
 
 def _programmatic_names(specs: dict[str, Any], domain: Domain) -> list[str]:
@@ -39,9 +35,9 @@ def expand_names(cfg: Any, domain: Domain, specs: dict[str, Any]) -> list[tuple[
     Raises ``ValueError`` for an unknown name (listing the valid ones), a
     generator restricted to other domains, or a ``mix`` of the wrong length.
     """
-    variants = _get(cfg, "variants")
-    names = [str(n) for n in (_get(variants, "generators", [AUTO]) or [AUTO])]
-    mix = [float(m) for m in (_get(variants, "mix", []) or [])]
+    variants = VariantsConfig.of(cfg)
+    names = [str(n) for n in variants.generators] or [AUTO]
+    mix = [float(m) for m in variants.mix]
     if mix and len(mix) != len(names):
         raise ValueError(f"variants.mix has {len(mix)} shares for {len(names)} generators {names}; "
                          "give one share per generator or leave mix empty for equal shares")
@@ -52,7 +48,7 @@ def expand_names(cfg: Any, domain: Domain, specs: dict[str, Any]) -> list[tuple[
     out: dict[str, float] = {}
     for name, share in zip(names, shares, strict=True):
         if name == AUTO:
-            scale = str(_get(_get(cfg, "model"), "scale", "full"))
+            scale = ModelConfig.of(cfg).scale
             programmatic = _programmatic_names(specs, domain)
             if programmatic and (scale == "tiny" or not _llm_configured(cfg)):
                 expanded = programmatic

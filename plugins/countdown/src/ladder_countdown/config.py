@@ -82,7 +82,8 @@ class CountdownConfig:
     (compact for the tiny model scale). Variants are accepted only if the
     solver finds a solution within ``variant_timeout_s`` /
     ``variant_max_nodes``; ``max_numbers``, ``max_number`` and ``max_target``
-    bound every problem the domain reads.
+    bound every problem the domain reads. ``rules_solver_max_nodes`` is the
+    search budget of the ``countdown-rules`` variant generator's solver.
     """
 
     name: str = "countdown"
@@ -97,6 +98,7 @@ class CountdownConfig:
     max_numbers: int = 8
     max_number: int = 10_000
     max_target: int = 1_000_000
+    rules_solver_max_nodes: int = 5_000
 
 
 def resolve_prompt_style(value: str, model_scale: str) -> str:

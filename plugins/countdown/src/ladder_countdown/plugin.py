@@ -20,26 +20,15 @@ def _make_domain(cfg: Any, context: Any) -> Any:
     return CountdownDomain(cfg, context)
 
 
-def _setting(cfg: Any, key: str, default: Any) -> Any:
-    """``cfg[key]`` for a mapping, DictConfig or object; ``default`` when absent or ``cfg`` is None."""
-    if cfg is None:
-        return default
-    if hasattr(cfg, "get"):
-        value = cfg.get(key, default)
-    else:
-        value = getattr(cfg, key, default)
-    return default if value is None else value
-
-
 def _make_rules_generator(domain: Any, cfg: Any) -> Any:
-    """The core passes the whole run config: the knobs live under ``variants``."""
+    """The core passes the whole run config (``variants.easier_fraction``); the solver budget is the domain's own."""
+    from ladder_core.schema import VariantsConfig
+
     from ladder_countdown.variants import RulesVariantGenerator
 
-    node = _setting(cfg, "variants", cfg)
-    max_target = getattr(getattr(domain, "cfg", None), "max_target", 1_000_000)
-    return RulesVariantGenerator(easier_fraction=float(_setting(node, "easier_fraction", 0.7)),
-                                 solver_max_nodes=int(_setting(node, "solver_max_nodes", 5_000)),
-                                 max_target=int(max_target))
+    own = domain.cfg
+    return RulesVariantGenerator(easier_fraction=VariantsConfig.of(cfg).easier_fraction,
+                                 solver_max_nodes=own.rules_solver_max_nodes, max_target=own.max_target)
 
 
 @hookimpl
