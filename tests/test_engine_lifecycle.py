@@ -31,7 +31,7 @@ def _cfg(tmp_path, **trainer):
         "seed": 0,
         "model": {"name": "tiny", "name_or_path": str(tmp_path / "policy"), "dtype": "float32", "chat_template": False},
         "trainer": {"use_vllm": True, "vllm_gpu_memory_utilization": 0.3, "device": "cpu", "extra": {}, **trainer},
-        "generator": {"backend": "policy"},
+        "generator": {"_target_": "ladder_core.generation.factory.policy_backend"},
     })
 
 
@@ -75,8 +75,8 @@ def test_release_really_frees_and_a_later_phase_builds_a_fresh_engine(fake, tmp_
 
 
 def test_a_dedicated_generator_engine_is_freed_by_close(fake, tmp_path):
-    cfg = OmegaConf.merge(_cfg(tmp_path), {"generator": {"backend": "vllm", "model": "writer-model",
-                                                         "gpu_memory_utilization": 0.4}})
+    cfg = OmegaConf.merge(_cfg(tmp_path), {"generator": {"_target_": "ladder_core.generation.factory.vllm_backend",
+                                                         "model": "writer-model", "gpu_memory_utilization": 0.4}})
     gen = build_text_generator(cfg)
     assert fake.roles() == ["generator:writer-model"]
     llm = gen.llm
