@@ -217,7 +217,9 @@ class ModelConfig(Section):
                                                  "training (null = no limit).", ge=1)
     max_completion_length: int = knob(1024, "Longest completion, in tokens (training and evaluation).", ge=1)
     attn_implementation: Optional[str] = knob("sdpa", "transformers attention implementation (null = default).")
-    lora: Optional[Dict[str, Any]] = knob(None, "peft LoraConfig fields for LoRA; null = full fine-tuning.")
+    # {} rather than null: OmegaConf cannot merge a command-line dict into a None Optional[Dict] node.
+    lora: Dict[str, Any] = knob({}, "peft LoraConfig fields (r, alpha, dropout, target_modules) for LoRA; "
+                                    "{} = full fine-tuning.")
 
 
 @dataclass

@@ -19,6 +19,11 @@ from ladder_core.training.grpo import LadderGRPOTrainer, TrainingMonitor
 
 @pytest.fixture
 def fake(monkeypatch):
+    # TRL's colocated init writes RANK/LOCAL_RANK/WORLD_SIZE/MASTER_* into os.environ; restore them afterwards,
+    # or later runs in this process (and their subprocesses) would set up a process group on port 29500.
+    for key in ("RANK", "LOCAL_RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT"):
+        monkeypatch.setenv(key, "0")
+        monkeypatch.delenv(key)
     fake_vllm.install(monkeypatch)
     registry = engine.EngineRegistry()
     monkeypatch.setattr(engine, "REGISTRY", registry)

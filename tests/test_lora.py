@@ -12,7 +12,7 @@ from ladder_core.config import register_plugin_configs
 from ladder_core.plugins import PluginHost, create_plugin_manager
 from ladder_core.testing.compose import compose_config
 
-LORA = "model.lora={r: 4, alpha: 8, dropout: 0.0, target_modules: [q_proj, v_proj]}"
+LORA = "+model.lora={r: 4, alpha: 8, dropout: 0.0, target_modules: [q_proj, v_proj]}"
 SMALL = [
     "trainer.max_steps=2", "trainer.prompts_per_step=2", "trainer.num_generations=4", "trainer.report_to=[]",
     "trainer.learning_rate=5e-3", "evaluation.max_problems=2", "evaluation.samples=2", "evaluation.k=[1,2]",
