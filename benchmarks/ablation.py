@@ -1,16 +1,23 @@
-"""The paper's ablation at tiny scale: base, RL on the roots only, LADDER (tree + adaptive sampler),
-LADDER with uniform sampling, and TTRL on top, with the same training compute, over several seeds.
+"""The paper's ablation at tiny scale: base, RL on the roots only, LADDER (tree + uniform or adaptive
+sampling), and TTRL on top, with the same training compute, over several seeds, with intervals.
 
-For each seed, one run does baseline evaluation and builds the variant trees;
-the other arms reuse those artifacts (copied run directories, so every arm
-starts from the same baseline numbers and the same trees) and differ only in
-``curriculum.mode``. Every arm trains for the same number of steps with the
-same prompts per step and group size. Results: a table on stdout,
-``benchmarks/results/ablation.json``, and with ``--write-docs`` the table and
+Protocol. Tune on the validation split, report the test split once:
+
+    python benchmarks/ablation.py --split validation --seeds 0 1 2 3 4      # tuning: any number of times
+    python benchmarks/ablation.py --split test --seeds 0 1 2 3 4 --ttrl-seeds 0 --write-docs   # once, at the end
+
+``--split validation`` evaluates every arm on the domain's validation set (``domain.test_set`` is pointed
+at it; for the tiny model ``tiny_hard_validation``); ``--split test`` on the configured test set. The
+JSON and the docs say which split the numbers come from.
+
+For each seed, the adaptive arm does baseline evaluation and builds the (decontaminated) variant trees;
+the other arms reuse those artifacts (copied run directories) and differ only in ``curriculum.mode``.
+Numbers: the mean over seeds with a Student-t 95% interval, for pass@1 and greedy; paired tests between
+arms over (seed, problem) pairs (paired bootstrap interval and sign-flip p-value) and over seeds
+(exact sign flip on per-seed means: with 5 seeds the smallest two-sided p is 1/16, so no 5-seed lift
+can be significant there); TTRL against its control (the un-adapted model, same samples). Results: a
+table on stdout, ``benchmarks/results/ablation.json``, and with ``--write-docs`` the table and
 ``docs/img/ablation.png`` in ``docs/results.md``.
-
-    python benchmarks/ablation.py --seeds 0 1 2 3 4 --ttrl-seeds 0 --write-docs
-    python benchmarks/ablation.py --seeds 0 --overrides trainer.max_steps=10   # quick look
 """
 
 from __future__ import annotations
@@ -18,9 +25,9 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-import statistics
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,39 +39,219 @@ from _report import write_json  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "ablation.json"
 ARMS = {
+    "base": "base model (no training)",
     "roots_only": "RL on the roots only (no variants)",
     "uniform": "LADDER, uniform sampling over the tree",
     "adaptive": "LADDER, adaptive tree curriculum",
 }
+#: Paired comparisons reported (after, before).
+PAIRS = [("adaptive", "base"), ("uniform", "base"), ("roots_only", "base"), ("adaptive", "roots_only"),
+         ("uniform", "roots_only"), ("adaptive", "uniform")]
+METRICS = ("pass@1", "greedy")
 
 
-def run_arm(run_dir: Path, overrides: list[str], stages: list[str]) -> dict[str, Any]:
+def run_arm(run_dir: Path, overrides: list[str], stages: list[str], host: Any = None) -> dict[str, Any]:
     from ladder_core.cli import run
     from ladder_core.plugins import get_host
     from ladder_core.testing.compose import compose_config
 
-    host = get_host()
-    cfg = compose_config(host, ["+domain=integration", f"pipeline.stages=[{','.join(stages)}]", *overrides],
-                         run_dir=run_dir)
+    host = host or get_host()
+    cfg = compose_config(host, [f"pipeline.stages=[{','.join(stages)}]", *overrides], run_dir=run_dir)
     return run(cfg, host)
 
 
-def pass1(run_dir: Path, stage: str) -> float | None:
-    path = run_dir / stage / "summary.json"
-    if not path.exists():
-        return None
-    summary = json.loads(path.read_text())
-    return summary["pass_at_k"].get("1")
+def per_problem(run_dir: Path, stage: str) -> dict[str, dict[str, float]]:
+    """``{problem_id: {"pass@1": share of samples correct, "greedy": 1/0}}`` from ``<stage>/results.jsonl``."""
+    from ladder_core.evaluation.evaluate import read_results
+
+    out = {}
+    for r in read_results(run_dir / stage / "results.jsonl"):
+        row = {"pass@1": r.n_correct / r.n if r.n else 0.0}
+        if r.greedy_correct is not None:
+            row["greedy"] = float(r.greedy_correct)
+        out[r.problem_id] = row
+    return out
 
 
-def greedy(run_dir: Path, stage: str) -> float | None:
-    path = run_dir / stage / "summary.json"
-    return json.loads(path.read_text()).get("greedy_accuracy") if path.exists() else None
+def split_overrides(split: str, host: Any, domain_args: Sequence[str]) -> list[str]:
+    """``--split validation`` points the run's test set at the domain's validation set."""
+    if split == "test":
+        return []
+    from ladder_core.domain import DomainContext
+
+    from ladder_core.evaluation.splits import validation_problems
+    from ladder_core.testing.compose import compose_config
+
+    cfg = compose_config(host, list(domain_args), run_dir=Path("."))
+    spec = host.domain(str(cfg.domain.name))
+    domain = spec.factory(cfg.domain, DomainContext(model_scale=str(cfg.model.get("scale", "full"))))
+    try:
+        problems = validation_problems(domain, required=True)
+        name = domain.problem_set_name("validation") if hasattr(domain, "problem_set_name") else problems[0].source
+    finally:
+        domain.close()
+    return [f"domain.test_set={name}"]
 
 
-def main() -> None:
+def run_seed(seed: int, args: argparse.Namespace, extra: list[str], host: Any) -> dict[str, Any]:
+    common = [f"+domain={args.domain}", f"seed={seed}", *extra, *args.overrides]
+    seed_dir = args.out / args.split / f"seed{seed}"
+    t0 = time.monotonic()
+    adaptive_dir = seed_dir / "adaptive"
+    with_ttrl = not args.no_ttrl and (args.ttrl_seeds is None or seed in args.ttrl_seeds)
+    stages = ["baseline", "variants", "train", "evaluate"] + (["ttrl"] if with_ttrl else []) + ["report"]
+    report = run_arm(adaptive_dir, [*common, "curriculum.mode=adaptive"], stages, host)
+    row: dict[str, Any] = {"seed": seed, "problems": {"base": per_problem(adaptive_dir, "baseline"),
+                                                      "adaptive": per_problem(adaptive_dir, "evaluate")}}
+    for arm in ("uniform", "roots_only"):
+        arm_dir = seed_dir / arm
+        if not (arm_dir / "evaluate" / "DONE.json").exists():
+            shutil.rmtree(arm_dir, ignore_errors=True)
+            arm_dir.mkdir(parents=True)
+            for stage in ("baseline", "variants"):
+                shutil.copytree(adaptive_dir / stage, arm_dir / stage)
+        run_arm(arm_dir, [*common, f"curriculum.mode={arm}"], ["train", "evaluate", "report"], host)
+        row["problems"][arm] = per_problem(arm_dir, "evaluate")
+    ttrl = (report or {}).get("ttrl") or {}
+    if ttrl.get("problems"):
+        row["ttrl"] = {"accuracy": ttrl.get("accuracy"), "accuracy_control": ttrl.get("accuracy_control"),
+                       "pass@1": ttrl.get("pass@1"), "pass@1_control": ttrl.get("pass@1_control"),
+                       "attempted": ttrl.get("attempted"), "solved": ttrl.get("solved"),
+                       "control_solved": ttrl.get("control_solved"), "vs_control": ttrl.get("vs_control")}
+    row["means"] = {arm: _means(probs) for arm, probs in row["problems"].items()}
+    row["seconds"] = round(time.monotonic() - t0, 1)
+    return row
+
+
+def _means(problems: dict[str, dict[str, float]]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for metric in METRICS:
+        values = [p[metric] for p in problems.values() if metric in p]
+        out[metric] = sum(values) / len(values) if values else None
+    return out
+
+
+def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Mean and t interval over seeds per arm and metric; paired tests between arms; TTRL vs control."""
+    from ladder_core.evaluation.intervals import paired_comparison, sign_flip_p_value, t_interval
+
+    import numpy as np
+
+    arms: dict[str, Any] = {}
+    for arm in ARMS:
+        arms[arm] = {}
+        for metric in METRICS:
+            values = [r["means"][arm][metric] for r in rows if arm in r["means"] and r["means"][arm][metric] is not None]
+            ci = t_interval(values)
+            arms[arm][metric] = {**ci.to_dict(), "per_seed": values} if ci else None
+    pairs: dict[str, Any] = {}
+    for after, before in PAIRS:
+        for metric in METRICS:
+            a, b, seed_a, seed_b = [], [], [], []
+            for r in rows:
+                pa, pb = r["problems"].get(after, {}), r["problems"].get(before, {})
+                common = [pid for pid in pb if pid in pa and metric in pa[pid] and metric in pb[pid]]
+                if not common:
+                    continue
+                a += [pa[pid][metric] for pid in common]
+                b += [pb[pid][metric] for pid in common]
+                seed_a.append(sum(pa[pid][metric] for pid in common) / len(common))
+                seed_b.append(sum(pb[pid][metric] for pid in common) / len(common))
+            if not a:
+                continue
+            pooled = paired_comparison(a, b)
+            d = np.asarray(seed_a) - np.asarray(seed_b)
+            pairs[f"{after} vs {before} ({metric})"] = {
+                "over_seed_problem_pairs": pooled.to_dict() if pooled else None,
+                "over_seeds": {"delta": float(d.mean()), "p_value": sign_flip_p_value(d), "n": int(d.size),
+                               "method": "exact sign flip over per-seed means"}}
+    ttrl_rows = [r["ttrl"] for r in rows if r.get("ttrl")]
+    ttrl = None
+    if ttrl_rows:
+        ttrl = {key: t_interval([t[key] for t in ttrl_rows if t.get(key) is not None]).to_dict()  # type: ignore[union-attr]
+                for key in ("accuracy", "accuracy_control", "pass@1", "pass@1_control")
+                if any(t.get(key) is not None for t in ttrl_rows)}
+        ttrl["per_seed_vs_control"] = [t.get("vs_control") for t in ttrl_rows]
+        ttrl["seeds"] = len(ttrl_rows)
+    return {"arms": arms, "pairs": pairs, "ttrl": ttrl}
+
+
+def _pct_ci(entry: dict[str, Any] | None) -> str:
+    if not entry:
+        return "-"
+    low, high = entry["ci95"]
+    return f"{100 * entry['mean']:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
+
+
+def summarise(analysis: dict[str, Any], split: str, n_seeds: int) -> str:
+    lines = [f"Split: **{split}**" + (" (evaluated once, after tuning on validation)" if split == "test"
+                                       else " (tuning numbers; not a test result)"), "",
+             f"| arm | pass@1 %, mean [95% t interval] over {n_seeds} seed(s) | greedy % |", "|---|---|---|"]
+    for arm, label in ARMS.items():
+        entry = analysis["arms"].get(arm) or {}
+        lines.append(f"| {label} | {_pct_ci(entry.get('pass@1'))} | {_pct_ci(entry.get('greedy'))} |")
+    ttrl = analysis.get("ttrl")
+    if ttrl:
+        lines.append(f"| LADDER adaptive + TTRL ({ttrl['seeds']} seed(s)) | {_pct_ci(ttrl.get('pass@1'))} | "
+                     f"solved: {_pct_ci(ttrl.get('accuracy'))} |")
+        lines.append(f"| control: same samples, no adaptation | {_pct_ci(ttrl.get('pass@1_control'))} | "
+                     f"solved: {_pct_ci(ttrl.get('accuracy_control'))} |")
+    lines += ["", "Paired comparisons (after minus before, points; pooled over seed x problem pairs, and over "
+              "per-seed means):", "", "| comparison | delta [95% CI] | p (pairs) | p (seeds) |", "|---|---|---|---|"]
+    for name, entry in analysis["pairs"].items():
+        pooled, seeds = entry["over_seed_problem_pairs"], entry["over_seeds"]
+        low, high = pooled["ci95"]
+        lines.append(f"| {name} | {100 * pooled['delta']:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}] | "
+                     f"{pooled['p_value']:.3g} | {seeds['p_value']:.3g} |")
+    return "\n".join(lines)
+
+
+def plot(analysis: dict[str, Any], path: Path, split: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.38
+    labels = [label.replace("LADDER, ", "LADDER\n") for label in ARMS.values()]
+    for offset, metric, color in ((-width / 2, "pass@1", "#4c72b0"), (width / 2, "greedy", "#dd8452")):
+        for i, arm in enumerate(ARMS):
+            entry = (analysis["arms"].get(arm) or {}).get(metric)
+            if not entry:
+                continue
+            mean, (low, high) = 100 * entry["mean"], entry["ci95"]
+            ax.bar(i + offset, mean, width, color=color, alpha=0.8, label=metric if i == 0 else None,
+                   yerr=[[mean - 100 * low], [100 * high - mean]], capsize=3)
+            ax.scatter([i + offset] * len(entry["per_seed"]), [100 * v for v in entry["per_seed"]], color="black",
+                       s=8, zorder=3)
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_ylabel(f"{split} problems (%)")
+    ax.set_title(f"Tiny-model ablation on the {split} split: mean and 95% interval over seeds")
+    ax.legend(frameon=False)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+
+
+def write_docs(table: str, command: str) -> None:
+    path = ROOT / "docs" / "results.md"
+    text = path.read_text() if path.exists() else "# Results\n"
+    start, end = "<!-- ablation:start -->", "<!-- ablation:end -->"
+    block = f"{start}\nCommand: `{command}`\n\n{table}\n\n![ablation](img/ablation.png)\n{end}"
+    if start in text and end in text:
+        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
+    else:
+        text += "\n" + block + "\n"
+    path.write_text(text)
+
+
+def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RESULTS) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    parser.add_argument("--split", choices=("validation", "test"), default="validation",
+                        help="validation for tuning (default); test once, at the end")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
+    parser.add_argument("--domain", default="integration")
     parser.add_argument("--out", type=Path, default=ROOT / "runs" / "ablation")
     parser.add_argument("--overrides", nargs="*", default=[])
     parser.add_argument("--no-ttrl", action="store_true")
@@ -72,130 +259,27 @@ def main() -> None:
                         help="run TTRL on top of the adaptive arm only for these seeds (default: every seed); "
                              "TTRL is the longest stage on a CPU")
     parser.add_argument("--write-docs", action="store_true")
-    args = parser.parse_args()
-    rows = []
-    for seed in args.seeds:
-        common = [f"seed={seed}", *args.overrides]
-        seed_dir = args.out / f"seed{seed}"
-        t0 = time.monotonic()
-        adaptive_dir = seed_dir / "adaptive"
-        with_ttrl = not args.no_ttrl and (args.ttrl_seeds is None or seed in args.ttrl_seeds)
-        stages = ["baseline", "variants", "train", "evaluate"] + (["ttrl"] if with_ttrl else []) + ["report"]
-        report = run_arm(adaptive_dir, [*common, "curriculum.mode=adaptive"], stages)
-        row: dict[str, Any] = {"seed": seed, "base_pass@1": pass1(adaptive_dir, "baseline"),
-                               "base_greedy": greedy(adaptive_dir, "baseline"),
-                               "adaptive_pass@1": pass1(adaptive_dir, "evaluate"),
-                               "adaptive_greedy": greedy(adaptive_dir, "evaluate")}
-        ttrl = (report or {}).get("ttrl") or {}
-        row["ttrl_paper_metric"] = ttrl.get("paper_metric_accuracy")
-        row["ttrl_pass@1"] = ttrl.get("pass@1")
-        for arm in ("uniform", "roots_only"):
-            arm_dir = seed_dir / arm
-            if not (arm_dir / "evaluate" / "DONE.json").exists():
-                shutil.rmtree(arm_dir, ignore_errors=True)
-                arm_dir.mkdir(parents=True)
-                for stage in ("baseline", "variants"):
-                    shutil.copytree(adaptive_dir / stage, arm_dir / stage)
-            run_arm(arm_dir, [*common, f"curriculum.mode={arm}"], ["train", "evaluate", "report"])
-            row[f"{arm}_pass@1"] = pass1(arm_dir, "evaluate")
-            row[f"{arm}_greedy"] = greedy(arm_dir, "evaluate")
-        row["seconds"] = round(time.monotonic() - t0, 1)
-        rows.append(row)
-        print(json.dumps(row))
-    table = summarise(rows) + "\n\nPer seed, pass@1 % (greedy % in brackets):\n\n" + per_seed_table(rows)
-    print(table)
-    write_json(RESULTS, {"seeds": args.seeds, "overrides": args.overrides, "rows": rows})
-    if args.write_docs:
-        plot(rows, ROOT / "docs" / "img" / "ablation.png")
-        write_docs(table, args)
+    args = parser.parse_args(argv)
+    if args.write_docs and args.split != "test":
+        parser.error("--write-docs publishes results: use it with --split test (after tuning on validation)")
+    from ladder_core.plugins import get_host
 
-
-COLUMNS = [("base", "base_pass@1"), ("RL on roots only", "roots_only_pass@1"),
-           ("LADDER uniform", "uniform_pass@1"), ("LADDER adaptive", "adaptive_pass@1"),
-           ("LADDER adaptive + TTRL", "ttrl_pass@1"),
-           ("LADDER adaptive + TTRL, paper metric (solved by greedy or by TTRL at any step)", "ttrl_paper_metric")]
-
-
-def _stats(values: list[float]) -> str:
-    values = [v for v in values if v is not None]
-    if not values:
-        return "-"
-    mean = statistics.fmean(values)
-    spread = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{100 * mean:.1f} ± {100 * spread:.1f} (min {100 * min(values):.1f}, max {100 * max(values):.1f})"
-
-
-def summarise(rows: list[dict[str, Any]]) -> str:
-    lines = ["| arm | pass@1 on the held-out hard test set, % (mean ± std over seeds) | greedy, % |", "|---|---|---|"]
-    for label, key in COLUMNS:
-        greedy_key = key.replace("pass@1", "greedy")
-        greedy_vals = [r.get(greedy_key) for r in rows] if greedy_key != key else []
-        lines.append(f"| {label} | {_stats([r.get(key) for r in rows])} | {_stats(greedy_vals)} |")
-    return "\n".join(lines)
-
-
-def per_seed_table(rows: list[dict[str, Any]]) -> str:
-    """One line per seed: every arm's pass@1 (greedy in brackets), so the spread is visible."""
-    def cell(row: dict[str, Any], key: str) -> str:
-        value = row.get(key)
-        if value is None:
-            return "-"
-        greedy_key = key.replace("pass@1", "greedy")
-        greedy_value = row.get(greedy_key) if greedy_key != key else None
-        return f"{100 * value:.2f}" + (f" ({100 * greedy_value:.0f})" if greedy_value is not None else "")
-
-    header = "| seed | " + " | ".join(label for label, _ in COLUMNS) + " |"
-    lines = [header, "|---" * (len(COLUMNS) + 1) + "|"]
+    host = host or get_host()
+    extra = split_overrides(args.split, host, [f"+domain={args.domain}", *args.overrides])
+    rows = [run_seed(seed, args, extra, host) for seed in args.seeds]
     for row in rows:
-        lines.append(f"| {row['seed']} | " + " | ".join(cell(row, key) for _, key in COLUMNS) + " |")
-    return "\n".join(lines)
-
-
-def plot(rows: list[dict[str, Any]], path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    labels, means, errs, points = [], [], [], []
-    for label, key in COLUMNS:
-        values = [r[key] for r in rows if r.get(key) is not None]
-        if not values:
-            continue
-        labels.append("LADDER + TTRL\npaper metric\n(not pass@1)" if key == "ttrl_paper_metric"
-                      else label.replace("LADDER ", "LADDER\n"))
-        means.append(100 * statistics.fmean(values))
-        errs.append(100 * (statistics.stdev(values) if len(values) > 1 else 0.0))
-        points.append([100 * v for v in values])
-    fig, ax = plt.subplots(figsize=(8, 4))
-    ax.bar(range(len(labels)), means, yerr=errs, capsize=4, color="#4c72b0", alpha=0.8)
-    for i, pts in enumerate(points):
-        ax.scatter([i] * len(pts), pts, color="black", s=12, zorder=3)
-    ax.set_xticks(range(len(labels)), labels, fontsize=8)
-    ax.set_ylabel("pass@1 on held-out hard integrals (%)")
-    ax.set_title(f"Tiny-model ablation, {len(rows)} seed(s), same training compute")
-    fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-
-
-def write_docs(table: str, args: argparse.Namespace) -> None:
-    path = ROOT / "docs" / "results.md"
-    text = path.read_text() if path.exists() else "# Results\n"
-    start, end = "<!-- ablation:start -->", "<!-- ablation:end -->"
-    cmd = f"python benchmarks/ablation.py --seeds {' '.join(map(str, args.seeds))}"
-    if args.no_ttrl:
-        cmd += " --no-ttrl"
-    elif args.ttrl_seeds is not None:
-        cmd += " --ttrl-seeds " + " ".join(map(str, args.ttrl_seeds))
-    if args.overrides:
-        cmd += " --overrides " + " ".join(args.overrides)
-    block = f"{start}\nCommand: `{cmd} --write-docs`\n\n{table}\n\n![ablation](img/ablation.png)\n{end}"
-    if start in text and end in text:
-        text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
-    else:
-        text += "\n" + block + "\n"
-    path.write_text(text)
+        print(json.dumps({"seed": row["seed"], "means": row["means"], "seconds": row["seconds"]}))
+    analysis = analyse(rows)
+    table = summarise(analysis, args.split, len(rows))
+    print(table)
+    payload = {"split": args.split, "seeds": args.seeds, "overrides": args.overrides, "analysis": analysis,
+               "rows": rows}
+    write_json(results, payload)
+    if args.write_docs:
+        plot(analysis, ROOT / "docs" / "img" / "ablation.png", args.split)
+        command = "python benchmarks/ablation.py " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_docs(table, command)
+    return payload
 
 
 if __name__ == "__main__":

@@ -121,6 +121,10 @@ def _metric(section: Mapping[str, Any] | None, key: str) -> tuple[float | None, 
     for name, item in section.items():
         if interval is None and name != key and name.startswith(key) and ("ci" in name or "interval" in name):
             interval = item.get("ci95") if isinstance(item, Mapping) else item
+    report_ci = section.get("ci95")  # report.json: {"ci95": {"pass@1": {"mean", "ci95"}, "greedy": ...}}
+    alias = {"greedy_accuracy": "greedy"}.get(key, key)
+    if interval is None and isinstance(report_ci, Mapping) and isinstance(report_ci.get(alias), Mapping):
+        interval = report_ci[alias].get("ci95")
     intervals = section.get("intervals")
     if interval is None and isinstance(intervals, Mapping) and key in intervals:
         item = intervals[key]
@@ -151,7 +155,9 @@ def results_table(report: Mapping[str, Any]) -> str:
                          str(n) if n is not None else "-"))
     ttrl = report.get("ttrl")
     if isinstance(ttrl, Mapping) and ttrl.get("attempted"):
-        rows.append(("after TTRL", _pct(*_metric(ttrl, "pass@1")), _pct(*_metric(ttrl, "paper_metric_accuracy")),
+        rows.append(("TTRL control", _pct(*_metric(ttrl, "pass@1_control")), _pct(*_metric(ttrl, "accuracy_control")),
+                     str(ttrl.get("n_problems", "-"))))  # the same samples without adaptation, then TTRL itself
+        rows.append(("after TTRL", _pct(*_metric(ttrl, "pass@1")), _pct(*_metric(ttrl, "accuracy")),
                      str(ttrl.get("n_problems", "-"))))
     if not rows:
         return ""

@@ -72,7 +72,11 @@ class Domain(abc.ABC):
 
     @abc.abstractmethod
     def load_problems(self, split: str) -> list[Problem]:
-        """Problems for ``split`` (``"train"`` or ``"test"``) as chosen by the domain config."""
+        """Problems for ``split`` (``"train"``, ``"validation"`` or ``"test"``) as chosen by the domain config.
+
+        A domain without a validation split returns ``[]`` or raises ``ValueError``
+        for ``"validation"``; tuning then has nothing but the test set, and says so.
+        """
 
     # ----------------------------------------------------------------- solving
     @abc.abstractmethod
@@ -136,6 +140,19 @@ class Domain(abc.ABC):
 
     def reference_solvable(self, problem: Problem, timeout_s: float) -> bool | None:
         """Whether a reference solver (a CAS...) solves ``problem`` in time; ``None`` if unknown."""
+        return None
+
+    def equivalence_key(self, problem: Problem) -> str | None:
+        """A key equal for problems that are the same problem in different words, or ``None`` if unknown.
+
+        Decontamination (:mod:`ladder_core.variants.decontaminate`) drops every
+        training node whose canonical form *or* equivalence key equals an
+        evaluation problem's, so the key may be coarser than the canonical form
+        (integration: the integrand's values at fixed points). A false match
+        only drops a training node, a missed one leaks a test problem, so err
+        towards matching. ``problem.text`` may be model output: bounded work,
+        no ``eval``/``sympify``; never raises (``None`` on any failure).
+        """
         return None
 
     # -------------------------------------------------------------- lifecycle

@@ -109,14 +109,28 @@ class TrainStepInfo:
 
 @dataclass(frozen=True)
 class TTRLProblemResult:
-    """Outcome of test-time RL on one test problem."""
+    """Outcome of test-time RL on one test problem.
+
+    ``samples`` answers were drawn from the adapted model (``adapted_correct``
+    verified) and, as the control, from the same model before adaptation
+    (``control_correct``); ``*_greedy`` are the greedy answers' verdicts.
+    ``solved``/``control_solved`` apply the one "solved" rule
+    (:mod:`ladder_core.evaluation.solved`). ``trained_on_problem`` is false
+    under the authors' protocol (variants only).
+    """
 
     problem_id: str
-    solved_any_time: bool
-    solved_final: bool
-    steps: int
-    steps_to_solve: int | None
+    trained_on_problem: bool
     variants: int
+    steps: int
+    samples: int
+    adapted_correct: int
+    adapted_greedy: bool | None
+    control_correct: int
+    control_greedy: bool | None
+    solved: bool
+    control_solved: bool
+    steps_to_solve: int | None = None
 
 
 # ----------------------------------------------------------------------- contribution
@@ -227,5 +241,5 @@ def ladder_ttrl_problem_end(result: TTRLProblemResult) -> None:
 
         @hookimpl
         def ladder_ttrl_problem_end(result):
-            print(result.problem_id, "solved" if result.solved_any_time else "failed")
+            print(result.problem_id, "solved" if result.solved else "failed")
     """

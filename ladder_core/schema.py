@@ -90,6 +90,8 @@ class EvaluationConfig(Section):
     k: List[int] = knob([1, 2, 4, 8], "The k of the reported pass@k (each <= samples).", items_ge=1)
     temperature: float = knob(1.0, "Sampling temperature of the evaluation samples.", ge=0)
     greedy: bool = knob(True, "Also record greedy (temperature 0) accuracy.")
+    validation: bool = knob(False, "Also evaluate the domain's validation split (into <stage>/validation/); tune "
+                                   "on it, report the test set once.")
     batch_size: int = knob(64, "Problems generated and verified per chunk (results are saved per chunk).", ge=1)
 
     def check(self) -> None:
@@ -151,8 +153,22 @@ class TTRLConfig(Section):
     max_problems: Optional[int] = knob(None, "Still-failed test problems attempted (null = all).", ge=1)
     max_depth: int = knob(2, "Depth of each test problem's variant tree.", ge=0)
     variants_per_problem: int = knob(60, "Variants grown per test problem.", ge=0)
-    max_steps: int = knob(20, "GRPO steps per test problem (stops early once the problem is solved).", ge=1)
-    eval_samples: int = knob(8, "Samples drawn after TTRL to measure the problem's final pass rate.", ge=1)
+    max_steps: int = knob(20, "GRPO steps per test problem, on its variants only.", ge=1)
+    eval_samples: int = knob(8, "Samples of the problem drawn from the adapted model and, as the control, from "
+                                "the un-adapted one.", ge=1)
+    reset_weights: bool = knob(True, "Restore the weights after each problem (the paper's method); false = adapt "
+                                     "continually.")
+    train_on_problem: bool = knob(False, "NOT the authors' protocol: also train on the test problem and stop at its "
+                                         "first verified rollout (verifier-filtered best-of-N); labelled in the report.")
+
+
+@dataclass
+class DecontaminationConfig(Section):
+    """Evaluation problems (test, validation, extra eval sets, TTRL's own problem) never become training nodes."""
+
+    KEY: ClassVar[str] = "decontamination"
+    keep_overlapping_roots: bool = knob(False, "Keep training roots that are evaluation problems, for exact "
+                                               "reproduction of a published split only (the report labels it).")
 
 
 @dataclass
@@ -256,6 +272,7 @@ class LadderConfig:
     reward: RewardConfig = field(default_factory=RewardConfig)
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
     ttrl: TTRLConfig = field(default_factory=TTRLConfig)
+    decontamination: DecontaminationConfig = field(default_factory=DecontaminationConfig)
     report: ReportConfig = field(default_factory=ReportConfig)
     trainer: TrainerConfig = field(default_factory=TrainerConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
@@ -265,7 +282,8 @@ class LadderConfig:
 #: The sections of :class:`LadderConfig` with their classes, in documentation order.
 SECTIONS: dict[str, type] = {
     "pipeline": PipelineConfig, "evaluation": EvaluationConfig, "variants": VariantsConfig,
-    "reward": RewardConfig, "curriculum": CurriculumConfig, "ttrl": TTRLConfig, "report": ReportConfig,
+    "reward": RewardConfig, "curriculum": CurriculumConfig, "ttrl": TTRLConfig,
+    "decontamination": DecontaminationConfig, "report": ReportConfig,
     "trainer": TrainerConfig, "model": ModelConfig, "generator": GeneratorConfig,
 }
 

@@ -261,13 +261,15 @@ def test_results_table_prints_baseline_final_ttrl_and_intervals():
         "test_set": "toy_test",
         "baseline": {"n_problems": 6, "pass@1": 0.1, "greedy_accuracy": 0.25},
         "final": {"n_problems": 6, "pass@1": {"mean": 0.3, "ci95": [0.2, 0.4]}, "greedy_accuracy": 0.5},
-        "ttrl": {"attempted": 2, "n_problems": 6, "pass@1": 0.35, "paper_metric_accuracy": 0.6},
+        "ttrl": {"attempted": 2, "n_problems": 6, "pass@1": 0.35, "accuracy": 0.6, "pass@1_control": 0.3,
+                 "accuracy_control": 0.5, "ci95": {"accuracy": {"mean": 0.6, "ci95": [0.4, 0.8]}}},
     }
     lines = results_table(report).splitlines()
     assert lines[0] == "results on toy_test"
     assert lines[2].split()[:3] == ["baseline", "10.0%", "25.0%"]
     assert "30.0% [20.0%, 40.0%]" in lines[3] and "50.0%" in lines[3]
-    assert lines[4].startswith("after TTRL") and "60.0%" in lines[4]
+    assert lines[4].startswith("TTRL control") and "50.0%" in lines[4]
+    assert lines[5].startswith("after TTRL") and "60.0% [40.0%, 80.0%]" in lines[5]
     assert results_table({}) == ""
 
 

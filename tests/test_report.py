@@ -23,16 +23,19 @@ TRAINED_CORRECT = [8, 6, 4, 0, 2, 8, 7, 0, 1, 5]
 TRAINED_GREEDY = [True, True, True, False, False, True, True, False, False, True]
 SAMPLES = 8
 KS = [1, 2, 4, 8]
-# TTRL attempts the four problems the trained model fails greedily.
+# TTRL attempts the four problems the trained model fails greedily; the control is the un-adapted model.
+def _ttrl_row(pid: str, adapted: int, a_greedy: bool, control: int, c_greedy: bool, steps: int) -> dict[str, Any]:
+    return {"problem_id": pid, "trained_on_problem": False, "variants": 59, "steps": steps, "samples": 8,
+            "adapted_correct": adapted, "adapted_greedy": a_greedy, "control_correct": control,
+            "control_greedy": c_greedy, "solved": a_greedy, "control_solved": c_greedy, "steps_to_solve": None,
+            "decontamination": {"dropped": {"ttrl_problem": {"canonical": 1, "equivalent": 0}}}, "seconds": 20.0}
+
+
 TTRL_ROWS = [
-    {"problem_id": "test-3", "solved_any_time": True, "solved_final": True, "steps": 5, "steps_to_solve": 5,
-     "variants": 60, "final_pass": 0.75, "seconds": 20.0},
-    {"problem_id": "test-4", "solved_any_time": True, "solved_final": False, "steps": 12, "steps_to_solve": 12,
-     "variants": 58, "final_pass": 0.25, "seconds": 41.0},
-    {"problem_id": "test-7", "solved_any_time": False, "solved_final": False, "steps": 20, "steps_to_solve": None,
-     "variants": 60, "final_pass": 0.0, "seconds": 70.0},
-    {"problem_id": "test-8", "solved_any_time": True, "solved_final": True, "steps": 3, "steps_to_solve": 3,
-     "variants": 55, "final_pass": 1.0, "seconds": 9.0},
+    _ttrl_row("test-3", 6, True, 1, False, 10),
+    _ttrl_row("test-4", 2, False, 2, False, 10),
+    _ttrl_row("test-7", 0, False, 0, False, 10),
+    _ttrl_row("test-8", 8, True, 1, False, 10),
 ]
 TIMINGS = {"baseline": 12.5, "variants": 30.0, "train": 300.0, "evaluate": 14.0, "ttrl": 140.0}
 CONFIG_YAML = """\
@@ -143,8 +146,8 @@ def _write_train(run_dir: Path, steps: int = 40) -> None:
 def _write_ttrl(run_dir: Path) -> None:
     _write_jsonl(run_dir / "ttrl" / "results.jsonl", TTRL_ROWS)
     _write_json(run_dir / "ttrl" / "summary.json", {
-        "attempted": 4, "solved_any_time": 3, "solved_final": 2, "skipped_already_solved": 6,
-        "steps_to_solve": [5, 12, 3], "seconds": 140.0})
+        "protocol": "variants_only", "trained_on_problem": False, "reset_weights": True, "attempted": 4,
+        "solved": 2, "control_solved": 0, "skipped_already_solved": 6, "eval_samples": 8, "seconds": 80.0})
     _write_json(run_dir / "ttrl" / "DONE.json", {"stage": "ttrl"})
 
 
@@ -248,16 +251,35 @@ def test_full_run_variants_training_timings(full_report: tuple[Path, dict[str, A
 def test_full_run_ttrl_accuracies(full_report: tuple[Path, dict[str, Any]]) -> None:
     _, r = full_report
     t = r["ttrl"]
-    assert (t["attempted"], t["solved_any_time"], t["solved_final"]) == (4, 3, 2)
-    assert t["steps_to_solve"] == [5, 12, 3]
+    assert (t["attempted"], t["solved"], t["control_solved"]) == (4, 2, 0)
+    assert t["trained_on_problem"] is False
     assert t["base_stage"] == "evaluate" and t["solved_before_ttrl"] == 6
-    assert t["paper_metric_accuracy"] == pytest.approx(0.9)  # 6 greedy-solved + 3 solved during TTRL
-    assert t["final_model_accuracy"] == pytest.approx(0.8)  # 6 + 2 solved by the final TTRL models
-    # pass@1 of untouched problems (1, .75, .5, 1, .875, .625) + final_pass of attempted ones (.75, .25, 0, 1)
+    assert t["accuracy"] == pytest.approx(0.8)  # 6 greedy-solved + 2 solved by the adapted models
+    assert t["accuracy_control"] == pytest.approx(0.6)  # the control solves none of the four
+    # pass@1 of untouched problems (1, .75, .5, 1, .875, .625) + adapted samples (.75, .25, 0, 1)
     assert t["pass@1"] == pytest.approx(6.75 / 10)
+    assert t["pass@1_control"] == pytest.approx(5.25 / 10)  # control samples (1, 2, 0, 1)/8 instead
+    vs = t["vs_control"]["attempted"]["pass@1"]
+    assert vs["delta"] == pytest.approx((5 + 0 + 0 + 7) / 8 / 4)
+    assert vs["p_value"] == pytest.approx(0.5)  # exact sign flip: 2 non-zero differences of 4 -> 4/8 patterns
+    assert r["comparison"]["ttrl_vs_control"] == t["vs_control"]
     assert [p["problem_id"] for p in t["problems"]] == ["test-3", "test-4", "test-7", "test-8"]
-    assert set(r["definitions"]) >= {"paper_metric_accuracy", "final_model_accuracy", "ttrl_pass@1", "solved"}
+    assert set(r["definitions"]) >= {"ttrl", "ttrl_accuracy", "ttrl_pass@1", "solved", "ci95", "paired"}
     assert r["warnings"] == []
+
+
+def test_full_run_intervals_and_paired_comparison(full_report: tuple[Path, dict[str, Any]]) -> None:
+    _, r = full_report
+    ci = r["final"]["ci95"]["pass@1"]
+    assert ci["mean"] == pytest.approx(41 / 80) and ci["n"] == 10
+    assert ci["ci95"][0] < ci["mean"] < ci["ci95"][1]
+    assert 0 <= r["baseline"]["ci95"]["greedy"]["ci95"][0] <= 0.1 <= r["baseline"]["ci95"]["greedy"]["ci95"][1]
+    paired = r["comparison"]["final_vs_baseline"]
+    assert paired["pass@1"]["delta"] == pytest.approx(38 / 80)
+    assert paired["pass@1"]["ci95"][0] > 0 and paired["pass@1"]["p_value"] < 0.05
+    assert paired["greedy"]["delta"] == pytest.approx(0.5)
+    # greedy: 5 problems improve, none gets worse: exact sign-flip p = 2/32
+    assert paired["greedy"]["p_value"] == pytest.approx(2 / 32)
 
 
 def test_full_run_markdown_and_plots(full_report: tuple[Path, dict[str, Any]]) -> None:
@@ -266,15 +288,15 @@ def test_full_run_markdown_and_plots(full_report: tuple[Path, dict[str, Any]]) -
     assert md.startswith("# LADDER run report")
     assert "integration-tiny (`/opt/ladder/tiny-model`)" in md
     assert "| model | pass@1 | pass@2 | pass@4 | pass@8 | greedy | solved | problems |" in md
-    assert "| baseline | 3.8% |" in md
-    assert "| after training | 51.2% |" in md
-    assert "| after TTRL | 67.5% | – | – | – | – | 90.0% | 10 |" in md
-    assert "+47.5 points" in md
+    assert "| baseline | 3.8% [" in md
+    assert "| after training | 51.2% [" in md
+    assert "| after TTRL | 67.5% [" in md and "| – | – | – | – | 80.0% [" in md
+    assert "+47.5 points [" in md and "p = " in md
     assert "| 2 | 20 |" in md and "| duplicate_exact | 6 | 25.0% |" in md
     assert "[variants/tree_train-0.html](variants/tree_train-0.html)" in md
     assert "| dynamic sampling: replaced | 13 |" in md and "| reward checks failed: timeout | 2 |" in md
     assert "| programmatic | proposed 50, accepted 26, acceptance_rate 0.520 |" in md
-    assert "| test-4 | yes | no | 12 | 12 | 25.0% |" in md
+    assert "| test-3 | no | 59 | 10 | 6/8 | yes | 1/8 | no |" in md
     assert "| ttrl | 2.3 min |" in md
     assert "## Definitions" in md and "## Warnings" not in md
     assert set(r["plots"]) == {"accuracy", "depth_reward", "pass_at_k", "ttrl_steps"}
@@ -337,7 +359,7 @@ def test_malformed_artifacts_become_warnings(tmp_path: Path) -> None:
     assert r["final"]["pass_at_k"]["8"] == pytest.approx(0.8)
     assert r["final"]["greedy_accuracy"] == pytest.approx(0.6)
     assert r["variants"]["accepted"] == 26 and r["variants"]["generated"] is None
-    assert r["ttrl"]["attempted"] == 4 and r["ttrl"]["steps_to_solve"] == [5, 12, 3]  # from results.jsonl
+    assert r["ttrl"]["attempted"] == 4 and r["ttrl"]["solved"] == 2  # from results.jsonl
     assert r["wall_time"]["train"] == 99.0 and "baseline" in r["wall_time"]  # falls back to summary seconds
     assert r["wall_time"]["baseline"] == 12.0
     _strict_load(run_dir / "report.json")
@@ -387,15 +409,55 @@ def test_variant_stats_alternative_schema(tmp_path: Path) -> None:
     assert summary.warnings == []
 
 
-def test_ttrl_on_base_model_without_per_problem_results(tmp_path: Path) -> None:
+def test_ttrl_without_per_problem_results_gives_no_made_up_accuracy(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path, stages=("baseline", "ttrl"))
     (run_dir / "baseline" / "results.jsonl").unlink()
-    (run_dir / "ttrl" / "results.jsonl").unlink()
     summary = collect_run(run_dir)
     acc = ttrl_accuracy(summary.final or summary.baseline, summary.ttrl)
-    assert acc.base_stage == "baseline" and acc.solved_before == 1
-    assert acc.paper_metric_accuracy == pytest.approx(0.4) and acc.final_model_accuracy == pytest.approx(0.3)
-    assert acc.pass_at_1 is None and "assume" in acc.notes[0]
+    assert acc.base_stage == "baseline" and acc.accuracy is None and acc.pass_at_1 is None
+    assert "per-problem" in acc.notes[0]
+
+
+def test_old_ttrl_lines_are_a_warning_not_a_number(tmp_path: Path) -> None:
+    run_dir = make_run_dir(tmp_path)
+    _write_jsonl(run_dir / "ttrl" / "results.jsonl", [{"problem_id": "test-3", "solved_any_time": True}])
+    r = build_report(run_dir, None)
+    assert r["ttrl"]["problems"] == [] and any("older format" in w for w in r["warnings"])
+
+
+def test_model_cell_keeps_its_backticks_closed(tmp_path: Path) -> None:
+    run_dir = make_run_dir(tmp_path, stages=("baseline",))
+    long_path = "/very/long/" + "x" * 120 + "/model"
+    build_report(run_dir, {"model": {"name": "m", "name_or_path": long_path}})
+    line = next(l for l in (run_dir / "report.md").read_text().splitlines() if l.startswith("| model |"))
+    assert line.count("`") == 2 and line.endswith("`) |")
+
+
+def test_accuracy_plot_axis_scales_to_small_values(tmp_path: Path) -> None:
+    from ladder_core.report.plots import _accuracy
+    from ladder_core.report.metrics import ttrl_accuracy as acc_of
+
+    run_dir = make_run_dir(tmp_path, stages=("baseline",))
+    summary = collect_run(run_dir)
+    fig = _accuracy(summary, acc_of(summary.baseline, None))
+    top = fig.axes[0].get_ylim()[1]
+    assert 10 <= top <= 15  # values of 3.8% and 10%: an axis to 12.5%, not 0-110%
+
+
+def test_decontamination_counts_in_report(tmp_path: Path) -> None:
+    run_dir = make_run_dir(tmp_path)
+    stats = json.loads((run_dir / "variants" / "stats.json").read_text())
+    stats["decontamination"] = {"dropped": {"test": {"canonical": 3, "equivalent": 1}}, "total_dropped": 4,
+                                "overlapping_roots": [{"root_id": "train-1", "text": "t", "set": "test",
+                                                       "problem_id": "test-2", "reason": "canonical"}],
+                                "kept_overlapping_roots": True}
+    _write_json(run_dir / "variants" / "stats.json", stats)
+    r = build_report(run_dir, None)
+    d = r["decontamination"]
+    assert d["variants"]["dropped"]["test"] == {"canonical": 3, "equivalent": 1}
+    assert d["overlapping_training_roots"] == 1 and "REPRODUCTION" in d["label"]
+    md = (run_dir / "report.md").read_text()
+    assert "| variants | test | 3 | 1 |" in md and "REPRODUCTION OF THE PUBLISHED SPLIT" in md
 
 
 def test_plots_off_and_unresolvable_config(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ladder_core.pipeline.context import RunContext
-from ladder_core.pipeline.stages import STAGES
+from ladder_core.pipeline.stages import STAGES, startup_checks
 from ladder_core.plugins import PluginHost
 
 log = logging.getLogger(__name__)
@@ -57,6 +57,7 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     ctx = RunContext(cfg=cfg, host=host, run_dir=run_dir)
     _warn_foreign_embedded_model(cfg, host)
+    startup_checks(ctx, announce=state.is_main_process)
     print(f"ladder: run directory {run_dir}", file=sys.stderr)
     host.run_start(cfg, run_dir)
     report: dict[str, Any] = {}

@@ -397,42 +397,47 @@ def _read_ttrl(reader: _Reader) -> TtrlResult | None:
     result = TtrlResult()
     for row in rows or []:
         pid = _str(row.get("problem_id"))
-        if pid is None:
+        samples = _int(row.get("samples"))
+        if pid is None or samples is None or "adapted_correct" not in row:
+            reader.warn("ttrl/results.jsonl has a line in an older format (before the control was recorded); "
+                        "rerun the ttrl stage")
             continue
-        final_pass = _num(row.get("final_pass"))
-        solved_final = row.get("solved_final")
         result.problems.append(TtrlProblem(
-            problem_id=pid,
-            solved_any_time=bool(row.get("solved_any_time")),
-            solved_final=solved_final if isinstance(solved_final, bool) else (final_pass or 0.0) >= 0.5,
-            steps=_int(row.get("steps")),
-            steps_to_solve=_int(row.get("steps_to_solve")),
-            variants=_int(row.get("variants")) if not isinstance(row.get("variants"), list) else len(row["variants"]),
-            final_pass=final_pass,
-            seconds=_num(row.get("seconds")),
-        ))
-    if summary is not None:
-        result.attempted = _int(summary.get("attempted"))
-        result.solved_any_time = _int(summary.get("solved_any_time"))
-        result.solved_final = _int(summary.get("solved_final"))
-        result.skipped_already_solved = _int(summary.get("skipped_already_solved"))
-        steps = summary.get("steps_to_solve")
-        if isinstance(steps, list):
-            result.steps_to_solve = [int(s) for s in (_int(v) for v in steps) if s is not None]
-        result.seconds = _num(summary.get("seconds"))
-    if result.problems:
-        if result.attempted is None:
-            result.attempted = len(result.problems)
-        if result.solved_any_time is None:
-            result.solved_any_time = sum(p.solved_any_time for p in result.problems)
-        if result.solved_final is None:
-            result.solved_final = sum(p.solved_final for p in result.problems)
-        if not result.steps_to_solve:
-            result.steps_to_solve = [p.steps_to_solve for p in result.problems if p.steps_to_solve is not None]
-        if result.seconds is None:
-            secs = [p.seconds for p in result.problems if p.seconds is not None]
-            result.seconds = sum(secs) if secs else None
+            problem_id=pid, trained_on_problem=bool(row.get("trained_on_problem")), samples=samples,
+            adapted_correct=_int(row.get("adapted_correct")) or 0, control_correct=_int(row.get("control_correct")) or 0,
+            adapted_greedy=_bool(row.get("adapted_greedy")), control_greedy=_bool(row.get("control_greedy")),
+            solved=bool(row.get("solved")), control_solved=bool(row.get("control_solved")),
+            steps=_int(row.get("steps")), steps_to_solve=_int(row.get("steps_to_solve")),
+            variants=_int(row.get("variants")), seconds=_num(row.get("seconds"))))
+    summary = summary or {}
+    result.protocol = _str(summary.get("protocol"))
+    flag = summary.get("trained_on_problem")
+    result.trained_on_problem = flag if isinstance(flag, bool) else \
+        (any(p.trained_on_problem for p in result.problems) if result.problems else None)
+    result.reset_weights = _bool(summary.get("reset_weights"))
+    result.skipped_already_solved = _int(summary.get("skipped_already_solved"))
+    result.eval_samples = _int(summary.get("eval_samples"))
+    result.attempted = len(result.problems) if result.problems else _int(summary.get("attempted"))
+    result.solved = sum(p.solved for p in result.problems) if result.problems else _int(summary.get("solved"))
+    result.control_solved = sum(p.control_solved for p in result.problems) if result.problems else \
+        _int(summary.get("control_solved"))
+    secs = [p.seconds for p in result.problems if p.seconds is not None]
+    result.seconds = sum(secs) if secs else _num(summary.get("seconds"))
     return result
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _read_decontamination(reader: _Reader) -> dict[str, Any]:
+    """The variants stage's and the train stage's counts (the latter re-checks what training really saw)."""
+    out: dict[str, Any] = {}
+    for stage, rel in (("variants", "variants/stats.json"), ("train", "train/summary.json")):
+        data = reader.json(rel) if reader.exists(rel) else None
+        if isinstance(data, Mapping) and isinstance(data.get("decontamination"), Mapping):
+            out[stage] = dict(data["decontamination"])
+    return out
 
 
 def _read_timings(reader: _Reader) -> dict[str, float]:
@@ -496,6 +501,11 @@ def collect_run(run_dir: Path | str, cfg: Any = None) -> RunSummary:
         "variants": lambda: _read_variants(reader),
         "training": lambda: _read_training(reader),
         "ttrl": lambda: _read_ttrl(reader),
+        "validation_baseline": lambda: _read_eval(reader, "baseline/validation", summary.eval_k)
+        if reader.exists("baseline/validation/summary.json") else None,
+        "validation_final": lambda: _read_eval(reader, "evaluate/validation", summary.eval_k)
+        if reader.exists("evaluate/validation/summary.json") else None,
+        "decontamination": lambda: _read_decontamination(reader),
         "timings": lambda: _read_timings(reader),
     }
     for attr, read in readers.items():

@@ -70,7 +70,8 @@ def _plot(plots: Mapping[str, PlotResult], name: str) -> list[str]:
 
 def _header(r: Mapping[str, Any]) -> list[str]:
     model = r["model"]
-    model_text = f"{model.get('name') or _DASH} (`{model.get('name_or_path') or _DASH}`)"
+    path = _cell(model.get("name_or_path") or _DASH).replace("`", "'")
+    model_text = f"{_cell(model.get('name') or _DASH)} (`{path}`)"  # truncate inside the backticks
     configured = r.get("stages_configured") or []
     status_text = {"partial": "started, not finished", "missing": "no artifacts"}
     missing = []
@@ -79,7 +80,7 @@ def _header(r: Mapping[str, Any]) -> list[str]:
             status_text.get(r["stage_status"].get(stage, "missing"), "not run")
         missing.append(f"{stage} ({why})")
     rows = [
-        ("model", _cell(model_text)),
+        ("model", model_text),
         ("domain", _cell(r.get("domain") or _DASH)),
         ("train set", _cell(r.get("train_set") or _DASH)),
         ("test set", _cell(r.get("test_set") or _DASH)),
@@ -91,34 +92,104 @@ def _header(r: Mapping[str, Any]) -> list[str]:
     return ["# LADDER run report", ""] + _table(["", ""], rows)
 
 
+def _ci(entry: Any) -> str:
+    """``3.1% [1.2, 5.4]`` from an interval dict (mean, ci95)."""
+    if not isinstance(entry, Mapping) or entry.get("mean") is None:
+        return _DASH
+    low, high = entry["ci95"]
+    return f"{100 * entry['mean']:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
+
+
+def _paired(entry: Any) -> str:
+    """``+2.3 points [0.4, 4.1], p = 0.02`` from a paired comparison dict."""
+    if not isinstance(entry, Mapping) or entry.get("delta") is None:
+        return _DASH
+    low, high = entry["ci95"]
+    verdict = "" if entry.get("significant_at_0.05") else " (not significant)"
+    return (f"{100 * entry['delta']:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}], "
+            f"p = {entry['p_value']:.3g}{verdict}")
+
+
+def _eval_rows(label: str, e: Any, ks: list[int]) -> list[Any]:
+    if e is None:
+        return [label] + [_DASH] * (len(ks) + 2) + ["not run"]
+    ci = e.get("ci95") or {}
+    return ([label] + [_ci(ci.get("pass@1")) if k == 1 and ci.get("pass@1") else _pct(e["pass_at_k"].get(str(k)))
+                       for k in ks]
+            + [_ci(ci.get("greedy")) if ci.get("greedy") else _pct(e["greedy_accuracy"]),
+               _pct(e["solved_accuracy"]), _num(e["n_problems"])])
+
+
 def _results(r: Mapping[str, Any], plots: Mapping[str, PlotResult]) -> list[str]:
-    lines = ["## Results", ""]
+    lines = ["## Results (test set)", ""]
     base, final, ttrl = r.get("baseline"), r.get("final"), r.get("ttrl")
     if not (base or final or ttrl):
         return lines + ["No evaluation ran (stages baseline, evaluate and ttrl missing).", ""]
     ks = sorted({int(k) for e in (base, final) if e for k in e["pass_at_k"]}) or [1]
     header = ["model"] + [f"pass@{k}" for k in ks] + ["greedy", "solved", "problems"]
-    rows = []
-    for label, e in (("baseline", base), ("after training", final)):
-        if e is None:
-            rows.append([label] + [_DASH] * (len(ks) + 2) + ["not run"])
-            continue
-        rows.append([label] + [_pct(e["pass_at_k"].get(str(k))) for k in ks]
-                    + [_pct(e["greedy_accuracy"]), _pct(e["solved_accuracy"]), _num(e["n_problems"])])
+    rows = [_eval_rows("baseline", base, ks), _eval_rows("after training", final, ks)]
     if ttrl is None:
         rows.append(["after TTRL"] + [_DASH] * (len(ks) + 2) + ["not run"])
     else:
-        rows.append(["after TTRL", _pct(ttrl["pass@1"])] + [_DASH] * (len(ks) - 1)
-                    + [_DASH, _pct(ttrl["paper_metric_accuracy"]), _num(ttrl["n_problems"])])
+        ci = ttrl.get("ci95") or {}
+        rows.append(["after TTRL", _ci(ci.get("pass@1")) if ci.get("pass@1") else _pct(ttrl["pass@1"])]
+                    + [_DASH] * (len(ks) - 1)
+                    + [_DASH, _ci(ci.get("accuracy")) if ci.get("accuracy") else _pct(ttrl["accuracy"]),
+                       _num(ttrl["n_problems"])])
     lines += _table(header, rows)
-    if r.get("delta_pass@1") is not None:
-        lines += [f"Change in pass@1 from training: **{100 * r['delta_pass@1']:+.1f} points**"
-                  + (f"; greedy accuracy {100 * r['delta_greedy_accuracy']:+.1f} points."
-                     if r.get("delta_greedy_accuracy") is not None else "."), ""]
-    lines += ["“solved”: the greedy answer is verified correct (see Definitions). After TTRL, “solved” is the "
-              "paper's metric (solved by the trained model, or TTRL found a verified correct answer at any step) "
-              "and pass@1 uses each TTRL problem's samples after its TTRL run.", ""]
+    lines += ["Brackets: 95% bootstrap interval over problems.", ""]
+    comparison = (r.get("comparison") or {}).get("final_vs_baseline")
+    if comparison:
+        lines += ["Training, after minus before on the same problems (paired):", ""]
+        lines += _table(["metric", "change"], [("pass@1", _paired(comparison.get("pass@1"))),
+                                               ("greedy", _paired(comparison.get("greedy")))])
+    lines += ["“solved”: the greedy answer is verified correct (see Definitions). After TTRL, a problem TTRL "
+              "attempted counts as solved when the adapted model solves it, and pass@1 uses the adapted "
+              "model's samples; see “Test-time RL” for the comparison with the un-adapted control.", ""]
     lines += _plot(plots, "accuracy") + _plot(plots, "pass_at_k")
+    return lines
+
+
+def _validation(r: Mapping[str, Any]) -> list[str]:
+    v = r.get("validation")
+    if not v:
+        return []
+    lines = ["## Validation set (for tuning; not a test result)", ""]
+    ks = sorted({int(k) for e in (v.get("baseline"), v.get("final")) if e for k in e["pass_at_k"]}) or [1]
+    header = ["model"] + [f"pass@{k}" for k in ks] + ["greedy", "solved", "problems"]
+    lines += _table(header, [_eval_rows("baseline", v.get("baseline"), ks),
+                             _eval_rows("after training", v.get("final"), ks)])
+    if v.get("final_vs_baseline"):
+        lines += _table(["metric", "change"], [("pass@1", _paired(v["final_vs_baseline"].get("pass@1"))),
+                                               ("greedy", _paired(v["final_vs_baseline"].get("greedy")))])
+    return lines
+
+
+def _decontamination(r: Mapping[str, Any]) -> list[str]:
+    lines = ["## Decontamination", ""]
+    d = r.get("decontamination") or {}
+    if d.get("label"):
+        lines += [f"**{d['label']}**", ""]
+    rows = []
+    for stage in ("variants", "train"):
+        for set_name, reasons in ((d.get(stage) or {}).get("dropped") or {}).items():
+            rows.append((stage, _cell(set_name), _num(reasons.get("canonical", 0)),
+                         _num(reasons.get("equivalent", 0))))
+    if rows:
+        lines += ["Tree nodes dropped because they equal an evaluation problem (same canonical form, or the "
+                  "domain's equivalence key):", ""]
+        lines += _table(["stage", "evaluation set", "same canonical form", "equivalent"], rows)
+    else:
+        lines += ["No tree node equalled an evaluation problem." if d else "No decontamination record "
+                  "(the variants and train stages did not run).", ""]
+    roots = ((d.get("variants") or d.get("train") or {}).get("overlapping_roots") or [])
+    if roots:
+        kept = (d.get("variants") or d.get("train") or {}).get("kept_overlapping_roots")
+        lines += [f"Training roots that are evaluation problems ({'kept' if kept else 'removed from training'}):", ""]
+        lines += _table(["root", "equals", "how"],
+                        [(_cell(x["root_id"]), _cell(f"{x['set']} {x['problem_id']}"), x["reason"]) for x in roots])
+    if d.get("ttrl"):
+        lines += [f"TTRL: {d['ttrl']}.", ""]
     return lines
 
 
@@ -176,26 +247,38 @@ def _ttrl(r: Mapping[str, Any], plots: Mapping[str, PlotResult]) -> list[str]:
     t = r.get("ttrl")
     if t is None:
         return lines + ["The ttrl stage did not run.", ""] + _plot(plots, "ttrl_steps")
-    steps = t["steps_to_solve"]
-    rows = [("problems attempted", _num(t["attempted"])),
+    if t.get("trained_on_problem"):
+        lines += ["**Not the authors' protocol: the test problems were training prompts "
+                  "(ttrl.train_on_problem=true). This is verifier-filtered best-of-N, not test-time learning.**", ""]
+    vs = t.get("vs_control") or {}
+    attempted = vs.get("attempted") or {}
+    every = vs.get("all_test_problems") or {}
+    rows = [("protocol", _cell(t.get("protocol") or _DASH)),
+            ("weights reset after each problem", _num(t.get("reset_weights"))),
+            ("problems attempted", _num(t["attempted"])),
             ("skipped (already solved)", _num(t["skipped_already_solved"])),
-            ("solved at any time", _num(t["solved_any_time"])),
-            ("solved by the final TTRL model", _num(t["solved_final"])),
-            ("steps to solve (median, max)",
-             f"{sorted(steps)[len(steps) // 2]}, {max(steps)}" if steps else _DASH),
-            (f"accuracy, paper metric (from {t['base_stage'] or _DASH})", _pct(t["paper_metric_accuracy"])),
-            ("accuracy, final models only", _pct(t["final_model_accuracy"])),
-            ("pass@1 after TTRL", _pct(t["pass@1"])),
+            ("samples per problem (adapted and control)", _num(t.get("eval_samples"))),
+            ("solved by the adapted model", _num(t["solved"])),
+            ("solved by the control (un-adapted, same samples)", _num(t["control_solved"])),
+            ("attempted: pass@1 adapted", _ci(t.get("attempted_pass@1"))),
+            ("attempted: pass@1 control", _ci(t.get("attempted_control_pass@1"))),
+            ("attempted: adapted minus control, pass@1", _paired(attempted.get("pass@1"))),
+            ("attempted: adapted minus control, solved", _paired(attempted.get("solved"))),
+            (f"all test problems: accuracy (from {t['base_stage'] or _DASH})", _pct(t["accuracy"])),
+            ("all test problems: accuracy, control", _pct(t["accuracy_control"])),
+            ("all test problems: TTRL minus control, solved", _paired(every.get("solved"))),
+            ("all test problems: TTRL minus control, pass@1", _paired(every.get("pass@1"))),
             ("wall time", _seconds(t["seconds"]))]
     lines += _table(["", ""], rows)
     lines += [f"*{note}*" for note in t["notes"]] + ([""] if t["notes"] else [])
     problems = t["problems"]
     if problems:
-        rows = [(_cell(p["problem_id"]), _num(p["solved_any_time"]), _num(p["solved_final"]),
-                 _num(p["steps_to_solve"]), _num(p["steps"]), _pct(p["final_pass"]))
+        rows = [(_cell(p["problem_id"]), _num(p["trained_on_problem"]), _num(p["variants"]), _num(p["steps"]),
+                 f"{p['adapted_correct']}/{p['samples']}", _num(p["adapted_greedy"]),
+                 f"{p['control_correct']}/{p['samples']}", _num(p["control_greedy"]))
                 for p in problems[:_MAX_TTRL_ROWS]]
-        lines += _table(["problem", "solved any time", "solved final", "steps to solve", "steps run", "final pass"],
-                        rows)
+        lines += _table(["problem", "trained on problem", "variants", "steps", "adapted correct",
+                         "adapted greedy", "control correct", "control greedy"], rows)
         if len(problems) > _MAX_TTRL_ROWS:
             lines += [f"({len(problems) - _MAX_TTRL_ROWS} more in `ttrl/results.jsonl`)", ""]
     return lines + _plot(plots, "ttrl_steps")
@@ -217,7 +300,8 @@ def render_markdown(report: Mapping[str, Any], plots: Sequence[PlotResult] = (),
     lines = _header(report)
     if plots_note:
         lines += [f"*{plots_note}*", ""]
-    lines += _results(report, by_name) + _variants(report) + _training(report, by_name)
+    lines += _results(report, by_name) + _validation(report) + _decontamination(report) + _variants(report)
+    lines += _training(report, by_name)
     lines += _ttrl(report, by_name) + _timings(report)
     lines += ["## Definitions", ""] + [f"- **{k}**: {v}" for k, v in report["definitions"].items()] + [""]
     if report.get("warnings"):

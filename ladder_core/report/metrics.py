@@ -2,9 +2,9 @@
 
 The definitions live next to the code (``DEFINITIONS``) and are copied into
 both ``report.md`` and ``report.json``, so that a reader of a number never has
-to guess how it was counted. The TTRL accuracies follow the paper: a problem
-the trained model still fails counts as solved once test-time RL finds a
-verified correct answer to it.
+to guess how it was counted. TTRL follows the authors' protocol: the adapted
+model is evaluated on the problem after training on its variants only, and is
+compared with the un-adapted model given the same number of samples.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from ladder_core.evaluation.passk import pass_at_k as _unbiased_pass_at_k
+from ladder_core.evaluation.solved import DEFINITION as SOLVED_DEFINITION
+from ladder_core.evaluation.solved import is_solved
 
 if TYPE_CHECKING:
     from ladder_core.report.summary import EvalResult, ProblemOutcome, TtrlResult
@@ -23,15 +25,18 @@ DEFINITIONS: dict[str, str] = {
     "pass@k": "unbiased estimate 1 - C(n-c, k)/C(n, k) per problem (n samples, c correct), averaged over "
               "the test problems; pass@1 is the mean fraction of correct samples.",
     "greedy_accuracy": "fraction of test problems whose greedy (temperature 0) answer is verified correct.",
-    "solved": "a test problem counts as solved by a model when its greedy answer is verified correct; when "
-              "greedy decoding was off, when at least half of its samples are correct.",
-    "paper_metric_accuracy": "fraction of test problems that are solved by the trained model, or for which "
-                             "TTRL produced a verified correct answer at any step (the paper's count).",
-    "final_model_accuracy": "as paper_metric_accuracy, but a TTRL problem counts only if the model at the end "
-                            "of its TTRL run solves it (solved_final): no credit for a lucky sample mid-run.",
-    "ttrl_pass@1": "mean over test problems of pass@1, using final_pass (share of ttrl.eval_samples samples "
-                   "correct after TTRL on that problem) for the problems TTRL attempted and the trained "
-                   "model's pass@1 for the others.",
+    "solved": SOLVED_DEFINITION,
+    "ci95": "95% percentile bootstrap interval over problems (2000 resamples); over seeds (ablation): Student t.",
+    "paired": "after minus before on the same problems: delta = mean difference, ci95 = paired bootstrap "
+              "interval, p_value = two-sided sign-flip permutation test (exact up to 16 items).",
+    "ttrl": "for each test problem the trained model does not solve: train on its variant tree with the problem "
+            "and its equivalents removed, then draw ttrl.eval_samples answers and the greedy answer from the "
+            "adapted model (adapted) and, as the control, from the model before adaptation (control).",
+    "ttrl_accuracy": "share of all test problems solved by the trained model or, for the problems TTRL "
+                     "attempted, by the adapted model; the control counts the un-adapted model's samples instead.",
+    "ttrl_pass@1": "mean over test problems of pass@1, with the adapted model's samples for the problems TTRL "
+                   "attempted and the trained model's pass@1 for the others; the control uses the un-adapted "
+                   "model's samples for the attempted problems.",
 }
 
 
@@ -55,10 +60,8 @@ def pass_at_k_table(problems: Iterable[ProblemOutcome], ks: Iterable[int]) -> di
 
 
 def solved(outcome: ProblemOutcome) -> bool:
-    """``DEFINITIONS["solved"]``."""
-    if outcome.greedy_correct is not None:
-        return outcome.greedy_correct
-    return outcome.n > 0 and outcome.n_correct / outcome.n >= 0.5
+    """``DEFINITIONS["solved"]`` (:func:`ladder_core.evaluation.solved.is_solved`)."""
+    return is_solved(outcome.greedy_correct, outcome.n, outcome.n_correct)
 
 
 def solved_accuracy(result: EvalResult) -> float | None:
@@ -72,15 +75,41 @@ def solved_accuracy(result: EvalResult) -> float | None:
 
 @dataclass
 class TtrlAccuracy:
-    """Accuracy of the whole system (trained model + per-problem TTRL) on the test set."""
+    """The whole system (trained model + per-problem TTRL) on the test set, and its control, per problem.
+
+    The ``*_per_problem`` lists are aligned on ``problem_ids`` (every evaluated
+    test problem), so that intervals and paired tests can be computed from them.
+    """
 
     base_stage: str | None = None
     n_problems: int | None = None
     solved_before: int | None = None
-    paper_metric_accuracy: float | None = None
-    final_model_accuracy: float | None = None
-    pass_at_1: float | None = None
+    problem_ids: list[str] = field(default_factory=list)
+    solved_per_problem: list[float] = field(default_factory=list)
+    solved_control_per_problem: list[float] = field(default_factory=list)
+    pass1_per_problem: list[float] = field(default_factory=list)
+    pass1_control_per_problem: list[float] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def accuracy(self) -> float | None:
+        return _mean(self.solved_per_problem)
+
+    @property
+    def accuracy_control(self) -> float | None:
+        return _mean(self.solved_control_per_problem)
+
+    @property
+    def pass_at_1(self) -> float | None:
+        return _mean(self.pass1_per_problem)
+
+    @property
+    def pass_at_1_control(self) -> float | None:
+        return _mean(self.pass1_control_per_problem)
+
+
+def _mean(values: list[float]) -> float | None:
+    return sum(values) / len(values) if values else None
 
 
 def ttrl_accuracy(base: EvalResult | None, ttrl: TtrlResult | None) -> TtrlAccuracy:
@@ -90,35 +119,26 @@ def ttrl_accuracy(base: EvalResult | None, ttrl: TtrlResult | None) -> TtrlAccur
         if ttrl is not None:
             out.notes.append("no evaluation of the model TTRL started from; combined accuracies unavailable")
         return out
-    if base.problems:
-        ids = set(base.problems)
-        before = {pid for pid, p in base.problems.items() if solved(p)}
-        any_time = {p.problem_id for p in ttrl.problems if p.solved_any_time}
-        final = {p.problem_id for p in ttrl.problems if p.solved_final}
-        unknown = (any_time | {p.problem_id for p in ttrl.problems}) - ids
-        if unknown:
-            out.notes.append(f"{len(unknown)} TTRL problem id(s) are not in {base.stage}/results.jsonl; "
-                             "they are counted on top of the evaluated problems")
-        n = max(base.n_problems or 0, len(ids | unknown))
-        out.n_problems = n
-        out.solved_before = len(before)
-        out.paper_metric_accuracy = len(before | any_time) / n if n else None
-        out.final_model_accuracy = len(before | final) / n if n else None
-        pass1 = {pid: p.pass_at_1 for pid, p in base.problems.items()}
-        for p in ttrl.problems:
-            if p.final_pass is not None:
-                pass1[p.problem_id] = p.final_pass
-        out.pass_at_1 = sum(pass1.values()) / n if n else None
+    if not base.problems:
+        out.notes.append(f"{base.stage}/results.jsonl missing: combined accuracies need per-problem results")
         return out
-    # Only the summaries exist: assume, as the TTRL stage does, that it attempted only unsolved problems.
-    accuracy = solved_accuracy(base)
-    n = base.n_problems
-    out.n_problems = n
-    out.notes.append(f"{base.stage}/results.jsonl missing: combined accuracies assume TTRL attempted only "
-                     "problems the model had not solved")
-    if accuracy is None or not n:
-        return out
-    out.solved_before = round(accuracy * n)
-    out.paper_metric_accuracy = min(1.0, (out.solved_before + (ttrl.solved_any_time or 0)) / n)
-    out.final_model_accuracy = min(1.0, (out.solved_before + (ttrl.solved_final or 0)) / n)
+    attempted = {p.problem_id: p for p in ttrl.problems}
+    unknown = set(attempted) - set(base.problems)
+    if unknown:
+        out.notes.append(f"{len(unknown)} TTRL problem id(s) are not in {base.stage}/results.jsonl; ignored")
+    out.n_problems = len(base.problems)
+    out.solved_before = sum(solved(p) for p in base.problems.values())
+    for pid, p in base.problems.items():
+        out.problem_ids.append(pid)
+        t = attempted.get(pid)
+        if t is None:
+            out.solved_per_problem.append(float(solved(p)))
+            out.solved_control_per_problem.append(float(solved(p)))
+            out.pass1_per_problem.append(p.pass_at_1)
+            out.pass1_control_per_problem.append(p.pass_at_1)
+            continue
+        out.solved_per_problem.append(float(solved(p) or t.solved))
+        out.solved_control_per_problem.append(float(solved(p) or t.control_solved))
+        out.pass1_per_problem.append(t.adapted_pass_at_1)
+        out.pass1_control_per_problem.append(t.control_pass_at_1)
     return out

@@ -41,6 +41,14 @@ def _figure(width: float = 7.0, height: float = 4.2) -> Any:
     return Figure(figsize=(width, height), dpi=110, layout="constrained")
 
 
+def _top(values: list[float]) -> float:
+    """Upper y limit in percent: room above the largest value, never a 0-100 axis for values of a few percent."""
+    peak = max(values, default=0.0)
+    if peak <= 0:
+        return 5.0
+    return min(100.0, peak * 1.25) if peak * 1.25 < 100 else 105.0
+
+
 def _accuracy(summary: RunSummary, accuracy: TtrlAccuracy) -> Any:
     from ladder_core.report.metrics import solved_accuracy
 
@@ -49,21 +57,23 @@ def _accuracy(summary: RunSummary, accuracy: TtrlAccuracy) -> Any:
         groups.append(("baseline", summary.baseline.pass_at_1, solved_accuracy(summary.baseline)))
     if summary.final:
         groups.append(("after training", summary.final.pass_at_1, solved_accuracy(summary.final)))
-    if summary.ttrl and (accuracy.paper_metric_accuracy is not None or accuracy.pass_at_1 is not None):
-        groups.append(("after TTRL", accuracy.pass_at_1, accuracy.paper_metric_accuracy))
+    if summary.ttrl and (accuracy.accuracy is not None or accuracy.pass_at_1 is not None):
+        groups.append(("after TTRL", accuracy.pass_at_1, accuracy.accuracy))
     if not groups:
         raise _Skip("no evaluation results (baseline, evaluate and ttrl did not run)")
     fig = _figure()
     ax = fig.add_subplot()
     width = 0.38
-    series = (("pass@1", 1, "#4c72b0"), ("solved (greedy; TTRL: paper metric)", 2, "#dd8452"))
+    series = (("pass@1", 1, "#4c72b0"), ("solved (greedy)", 2, "#dd8452"))
+    plotted: list[float] = []
     for offset, (label, index, color) in zip((-width / 2, width / 2), series):
         xs = [i + offset for i, g in enumerate(groups) if g[index] is not None]
         ys = [100 * g[index] for g in groups if g[index] is not None]
+        plotted += ys
         bars = ax.bar(xs, ys, width, label=label, color=color)
         ax.bar_label(bars, fmt="%.1f%%", fontsize=8, padding=2)
     ax.set_xticks(range(len(groups)), [g[0] for g in groups])
-    ax.set_ylim(0, 110)
+    ax.set_ylim(0, _top(plotted))
     ax.set_ylabel("test problems (%)")
     ax.set_title(f"Accuracy on {summary.test_set or 'the test set'}")
     ax.legend(loc="upper left", fontsize=8, frameon=False)
@@ -133,14 +143,17 @@ def _pass_at_k(summary: RunSummary, accuracy: TtrlAccuracy) -> Any:
     fig = _figure()
     ax = fig.add_subplot()
     ks: set[int] = set()
+    plotted: list[float] = []
     for (name, result), marker in zip(series, ("o", "s")):
         xs = sorted(result.pass_at_k)
         ks.update(xs)
-        ax.plot(xs, [100 * result.pass_at_k[k] for k in xs], marker=marker, label=name)
+        ys = [100 * result.pass_at_k[k] for k in xs]
+        plotted += ys
+        ax.plot(xs, ys, marker=marker, label=name)
     ax.set_xscale("log", base=2)
     ax.set_xticks(sorted(ks), [str(k) for k in sorted(ks)])
     ax.minorticks_off()
-    ax.set_ylim(0, 105)
+    ax.set_ylim(0, _top(plotted))
     ax.set_xlabel("k (samples per problem)")
     ax.set_ylabel("pass@k (%)")
     ax.set_title("pass@k")
@@ -149,26 +162,27 @@ def _pass_at_k(summary: RunSummary, accuracy: TtrlAccuracy) -> Any:
     return fig
 
 
-def _ttrl_steps(summary: RunSummary, accuracy: TtrlAccuracy) -> Any:
+def _ttrl_control(summary: RunSummary, accuracy: TtrlAccuracy) -> Any:
     ttrl = summary.ttrl
     if ttrl is None:
         raise _Skip("TTRL did not run")
-    if not ttrl.attempted:
+    if not ttrl.problems:
         raise _Skip("TTRL attempted no problem")
-    steps = ttrl.steps_to_solve
-    unsolved = max(0, ttrl.attempted - (ttrl.solved_any_time if ttrl.solved_any_time is not None else len(steps)))
+    probs = ttrl.problems
     fig = _figure()
     ax = fig.add_subplot()
-    if steps:
-        top = max(steps)
-        bins = [x - 0.5 for x in range(min(steps), top + 2)] if top <= 40 else 20
-        ax.hist(steps, bins=bins, color="#55a868", edgecolor="white", label="solved")
-    ax.set_xlabel("TTRL steps until a verified correct answer")
-    ax.set_ylabel("problems")
-    ax.set_title(f"TTRL: {len(steps)} of {ttrl.attempted} attempted problems solved ({unsolved} never)")
-    ax.yaxis.get_major_locator().set_params(integer=True)
-    if not steps:
-        ax.text(0.5, 0.5, "no problem solved", transform=ax.transAxes, ha="center", va="center")
+    xs = range(len(probs))
+    width = 0.38
+    control = [100 * p.control_pass_at_1 for p in probs]
+    adapted = [100 * p.adapted_pass_at_1 for p in probs]
+    ax.bar([x - width / 2 for x in xs], control, width, label="control (un-adapted, same samples)", color="#8c8c8c")
+    ax.bar([x + width / 2 for x in xs], adapted, width, label="adapted (TTRL on variants)", color="#55a868")
+    ax.set_xticks(list(xs), [p.problem_id.split("/")[-1] for p in probs], rotation=90 if len(probs) > 12 else 0,
+                  fontsize=7)
+    ax.set_ylim(0, _top(control + adapted))
+    ax.set_ylabel(f"correct samples (%, of {probs[0].samples})")
+    ax.set_title(f"TTRL vs control: solved {ttrl.solved} vs {ttrl.control_solved} of {len(probs)}")
+    ax.legend(fontsize=8, frameon=False)
     ax.grid(axis="y", alpha=0.3)
     return fig
 
@@ -178,7 +192,7 @@ PLOTS: dict[str, tuple[str, Callable[[Any, Any], Any]]] = {
     "accuracy": ("Accuracy before and after training and TTRL", _accuracy),
     "depth_reward": ("Reward and curriculum success by tree depth during training", _depth_reward),
     "pass_at_k": ("pass@k before and after training", _pass_at_k),
-    "ttrl_steps": ("TTRL steps to solve", _ttrl_steps),
+    "ttrl_steps": ("TTRL: adapted model vs its control, per problem", _ttrl_control),
 }
 
 

@@ -13,10 +13,11 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from ladder_core.report.summary import EvalResult, RunSummary, TrainingResult, TtrlResult, VariantsResult
+from ladder_core.evaluation.intervals import bootstrap_mean, paired_comparison
 from ladder_core.report.metrics import DEFINITIONS, TtrlAccuracy, solved_accuracy
+from ladder_core.report.summary import EvalResult, RunSummary, TrainingResult, TtrlResult, VariantsResult
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 def _delta(after: float | None, before: float | None) -> float | None:
@@ -38,7 +39,63 @@ def eval_json(result: EvalResult | None) -> dict[str, Any] | None:
         "status_counts": dict(result.status_counts),
         "seconds": result.seconds,
         "recomputed_from_results": result.recomputed,
+        "ci95": eval_intervals(result),
     }
+
+
+def _per_problem(result: EvalResult, ids: list[str] | None = None) -> tuple[list[float], list[float] | None]:
+    """pass@1 and greedy (1/0) per problem, in ``ids`` order (all problems by default)."""
+    ids = list(result.problems) if ids is None else ids
+    probs = [result.problems[i] for i in ids]
+    greedy = [float(p.greedy_correct) for p in probs] if probs and all(
+        p.greedy_correct is not None for p in probs) else None
+    return [p.pass_at_1 for p in probs], greedy
+
+
+def eval_intervals(result: EvalResult) -> dict[str, Any] | None:
+    """95% bootstrap intervals over problems of pass@1 and greedy accuracy (needs results.jsonl)."""
+    if not result.problems:
+        return None
+    pass1, greedy = _per_problem(result)
+    interval = bootstrap_mean(pass1)
+    g = bootstrap_mean(greedy) if greedy else None
+    return {"pass@1": interval.to_dict() if interval else None, "greedy": g.to_dict() if g else None}
+
+
+def paired_eval(after: EvalResult | None, before: EvalResult | None) -> dict[str, Any] | None:
+    """``after - before`` on the problems both evaluated: pass@1 and greedy, with ci95 and p_value."""
+    if after is None or before is None or not after.problems or not before.problems:
+        return None
+    ids = [i for i in before.problems if i in after.problems]
+    if not ids:
+        return None
+    a_pass, a_greedy = _per_problem(after, ids)
+    b_pass, b_greedy = _per_problem(before, ids)
+    out: dict[str, Any] = {"pass@1": paired_comparison(a_pass, b_pass).to_dict()}  # type: ignore[union-attr]
+    out["greedy"] = paired_comparison(a_greedy, b_greedy).to_dict() if a_greedy and b_greedy else None  # type: ignore[union-attr]
+    return out
+
+
+def ttrl_comparison(accuracy: TtrlAccuracy, ttrl: TtrlResult | None) -> dict[str, Any] | None:
+    """TTRL vs its control (same samples from the un-adapted model): on the attempted problems and on all."""
+    if ttrl is None or not ttrl.problems:
+        return None
+    probs = ttrl.problems
+    out: dict[str, Any] = {
+        "attempted": {
+            "pass@1": paired_comparison([p.adapted_pass_at_1 for p in probs],
+                                        [p.control_pass_at_1 for p in probs]).to_dict(),  # type: ignore[union-attr]
+            "solved": paired_comparison([float(p.solved) for p in probs],
+                                        [float(p.control_solved) for p in probs]).to_dict(),  # type: ignore[union-attr]
+        },
+    }
+    if accuracy.problem_ids:
+        out["all_test_problems"] = {
+            "pass@1": paired_comparison(accuracy.pass1_per_problem, accuracy.pass1_control_per_problem).to_dict(),  # type: ignore[union-attr]
+            "solved": paired_comparison(accuracy.solved_per_problem,
+                                        accuracy.solved_control_per_problem).to_dict(),  # type: ignore[union-attr]
+        }
+    return out
 
 
 def variants_json(result: VariantsResult | None) -> dict[str, Any] | None:
@@ -81,22 +138,52 @@ def training_json(result: TrainingResult | None) -> dict[str, Any] | None:
 def ttrl_json(result: TtrlResult | None, accuracy: TtrlAccuracy) -> dict[str, Any] | None:
     if result is None:
         return None
+    probs = result.problems
+
+    def ci(values: list[float]) -> dict[str, Any] | None:
+        interval = bootstrap_mean(values)
+        return interval.to_dict() if interval else None
+
     return {
+        "protocol": result.protocol,
+        "trained_on_problem": result.trained_on_problem,
+        "reset_weights": result.reset_weights,
         "attempted": result.attempted,
-        "solved_any_time": result.solved_any_time,
-        "solved_final": result.solved_final,
+        "solved": result.solved,
+        "control_solved": result.control_solved,
         "skipped_already_solved": result.skipped_already_solved,
-        "steps_to_solve": list(result.steps_to_solve),
+        "eval_samples": result.eval_samples,
         "seconds": result.seconds,
         "base_stage": accuracy.base_stage,
         "n_problems": accuracy.n_problems,
         "solved_before_ttrl": accuracy.solved_before,
-        "paper_metric_accuracy": accuracy.paper_metric_accuracy,
-        "final_model_accuracy": accuracy.final_model_accuracy,
+        "attempted_pass@1": ci([p.adapted_pass_at_1 for p in probs]) if probs else None,
+        "attempted_control_pass@1": ci([p.control_pass_at_1 for p in probs]) if probs else None,
+        "accuracy": accuracy.accuracy,
+        "accuracy_control": accuracy.accuracy_control,
         "pass@1": accuracy.pass_at_1,
+        "pass@1_control": accuracy.pass_at_1_control,
+        "ci95": {"accuracy": ci(accuracy.solved_per_problem), "pass@1": ci(accuracy.pass1_per_problem)}
+        if accuracy.problem_ids else None,
+        "vs_control": ttrl_comparison(accuracy, result),
         "notes": list(accuracy.notes),
-        "problems": [asdict(p) for p in result.problems],
+        "problems": [asdict(p) for p in probs],
     }
+
+
+def decontamination_json(summary: RunSummary) -> dict[str, Any]:
+    """What decontamination dropped (per stage, evaluation set and reason) and any overlapping training roots."""
+    data = dict(summary.decontamination)
+    if summary.ttrl and summary.ttrl.problems:
+        data["ttrl"] = "per problem in ttrl/results.jsonl (decontamination)"
+    roots = (data.get("variants") or data.get("train") or {}).get("overlapping_roots") or []
+    kept = bool((data.get("variants") or data.get("train") or {}).get("kept_overlapping_roots"))
+    data["overlapping_training_roots"] = len(roots)
+    if roots and kept:
+        data["label"] = (f"REPRODUCTION OF THE PUBLISHED SPLIT: {len(roots)} training root(s) are also evaluation "
+                         "problems and were kept (decontamination.keep_overlapping_roots=true); numbers on them "
+                         "are not held-out")
+    return data
 
 
 def to_report_json(summary: RunSummary, accuracy: TtrlAccuracy,
@@ -123,6 +210,13 @@ def to_report_json(summary: RunSummary, accuracy: TtrlAccuracy,
         "variants": variants_json(summary.variants),
         "training": training_json(summary.training),
         "ttrl": ttrl_json(summary.ttrl, accuracy),
+        "comparison": {"final_vs_baseline": paired_eval(final, base),
+                       "ttrl_vs_control": ttrl_comparison(accuracy, summary.ttrl)},
+        "validation": {"baseline": eval_json(summary.validation_baseline),
+                       "final": eval_json(summary.validation_final),
+                       "final_vs_baseline": paired_eval(summary.validation_final, summary.validation_baseline)}
+        if (summary.validation_baseline or summary.validation_final) else None,
+        "decontamination": decontamination_json(summary),
         "wall_time": dict(summary.timings),
         "wall_time_total": sum(summary.timings.values()) if summary.timings else None,
         "plots": dict(plots or {}),

@@ -119,27 +119,43 @@ class TrainingResult:
 
 @dataclass
 class TtrlProblem:
-    """One line of ``ttrl/results.jsonl``."""
+    """One line of ``ttrl/results.jsonl``: the adapted model and its control on one problem."""
 
     problem_id: str
-    solved_any_time: bool
-    solved_final: bool
+    trained_on_problem: bool
+    samples: int
+    adapted_correct: int
+    control_correct: int
+    adapted_greedy: bool | None = None
+    control_greedy: bool | None = None
+    solved: bool = False
+    control_solved: bool = False
     steps: int | None = None
     steps_to_solve: int | None = None
     variants: int | None = None
-    final_pass: float | None = None
     seconds: float | None = None
+
+    @property
+    def adapted_pass_at_1(self) -> float:
+        return self.adapted_correct / self.samples if self.samples else 0.0
+
+    @property
+    def control_pass_at_1(self) -> float:
+        return self.control_correct / self.samples if self.samples else 0.0
 
 
 @dataclass
 class TtrlResult:
     """``ttrl/``: the summary, completed from the per-problem lines."""
 
+    protocol: str | None = None
+    trained_on_problem: bool | None = None
+    reset_weights: bool | None = None
     attempted: int | None = None
-    solved_any_time: int | None = None
-    solved_final: int | None = None
+    solved: int | None = None
+    control_solved: int | None = None
     skipped_already_solved: int | None = None
-    steps_to_solve: list[int] = field(default_factory=list)
+    eval_samples: int | None = None
     seconds: float | None = None
     problems: list[TtrlProblem] = field(default_factory=list)
 
@@ -162,6 +178,11 @@ class RunSummary:
     variants: VariantsResult | None = None
     training: TrainingResult | None = None
     ttrl: TtrlResult | None = None
+    #: ``baseline/validation`` and ``evaluate/validation`` (evaluation.validation=true).
+    validation_baseline: EvalResult | None = None
+    validation_final: EvalResult | None = None
+    #: Nodes dropped as equal to an evaluation problem (variants stage + train stage), see decontaminate.py.
+    decontamination: dict[str, Any] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     eval_k: list[int] = field(default_factory=list)
     ttrl_eval_samples: int | None = None

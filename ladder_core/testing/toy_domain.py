@@ -34,6 +34,7 @@ class ToyConfig:
     name: str = "toy"
     train_set: str = "toy_train"
     test_set: str = "toy_test"
+    validation_set: str = "toy_valid"
 
 
 def parse_numbers(text: str) -> list[int] | None:
@@ -61,17 +62,25 @@ class ToyDomain(Domain):
         self.closed = False
 
     def problem_sets(self) -> list[ProblemSetInfo]:
-        return [ProblemSetInfo("toy_train", 4), ProblemSetInfo("toy_test", 6)]
+        return [ProblemSetInfo("toy_train", 4), ProblemSetInfo("toy_valid", 4), ProblemSetInfo("toy_test", 6)]
 
     def load_problem_set(self, name: str) -> list[Problem]:
         if name == "toy_train":
             return make_problems("toy_train", 4, seed=1)
         if name == "toy_test":
             return make_problems("toy_test", 6, seed=2)
-        raise ValueError(f"unknown problem set {name!r}; valid: toy_train, toy_test")
+        if name == "toy_valid":
+            return make_problems("toy_valid", 4, seed=3)
+        raise ValueError(f"unknown problem set {name!r}; valid: toy_train, toy_valid, toy_test")
 
     def load_problems(self, split: str) -> list[Problem]:
-        return self.load_problem_set(self.cfg.train_set if split == "train" else self.cfg.test_set)
+        sets = {"train": self.cfg.train_set, "validation": self.cfg.validation_set, "test": self.cfg.test_set}
+        if split not in sets:
+            raise ValueError(f"unknown split {split!r}; expected train, validation or test")
+        return self.load_problem_set(sets[split])
+
+    def problem_set_name(self, split: str) -> str:
+        return {"train": self.cfg.train_set, "validation": self.cfg.validation_set}.get(split, self.cfg.test_set)
 
     def solve_prompt(self, problem: Problem, style: str = "instruct") -> str:
         if style == "compact":

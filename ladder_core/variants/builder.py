@@ -13,7 +13,9 @@ generator, and every candidate goes through the filters:
 4. the same text as a node of the tree (the root included) -> ``duplicate_exact``
 5. ``domain.validate_variant`` rejects it -> its reason (``unparseable``, ``trivial``...)
 6. the validated text or its canonical form equals a node's -> ``duplicate_exact`` / ``duplicate_canonical``
-7. a reference solver fails on it in time (optional) -> ``reference_unsolved``
+7. it equals a problem of an evaluation set (``exclude``, see
+   :mod:`ladder_core.variants.decontaminate`) -> ``eval_overlap:<set>:<how>``
+8. a reference solver fails on it in time (optional) -> ``reference_unsolved``
 
 A round's nodes and rejections are committed together by the
 :class:`~ladder_core.variants.store.VariantStore`; a restarted build reads
@@ -30,7 +32,7 @@ import math
 import random
 import time
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,7 +149,9 @@ class TreeBuilder:
     ``generators`` is a list of ``(generator, share)``; shares need not sum
     to 1. ``store`` is a :class:`VariantStore` or its folder (for a run:
     ``<run_dir>/variants``). ``host`` (a :class:`~ladder_core.plugins.PluginHost`)
-    gets ``tree_grew`` calls after each committed round.
+    gets ``tree_grew`` calls after each committed round. ``exclude(problem)``
+    returns a rejection reason for a candidate that must not enter a tree
+    (an evaluation problem), or ``None``.
     """
 
     def __init__(
@@ -159,6 +163,7 @@ class TreeBuilder:
         *,
         host: Any | None = None,
         progress: bool = True,
+        exclude: Callable[[Problem], str | None] | None = None,
     ) -> None:
         if not generators:
             raise ValueError("at least one variant generator is needed")
@@ -175,6 +180,7 @@ class TreeBuilder:
         self.config = config or TreeConfig()
         self.host = host
         self.progress = progress
+        self.exclude = exclude
 
     # ------------------------------------------------------------------ public
     def build(self, roots: Sequence[Problem]) -> BuildResult:
@@ -384,6 +390,10 @@ class TreeBuilder:
             seq=seq,
             round=round_index,
         )
+        if self.exclude is not None:
+            overlap = self.exclude(node.to_problem())
+            if overlap:
+                return reject(overlap, node.text)
         if cfg.reference_check_timeout_s:
             try:
                 solvable = self.domain.reference_solvable(node.to_problem(), float(cfg.reference_check_timeout_s))

@@ -70,8 +70,10 @@ def test_auto_resolves_sets_and_prompt_style_by_model_scale() -> None:
     assert len(full.load_problems("train")) == 10
     assert len(full.load_problems("test")) == 100
     assert tiny.load_problems("train") == load_problem_set("tiny_hard_train")
+    assert full.load_problems("validation") == []  # the paper's split has no validation set
+    assert [p.source for p in tiny.load_problems("validation")][:1] == ["tiny_hard_validation"]
     with pytest.raises(ValueError, match="split"):
-        full.load_problems("validation")
+        full.load_problems("dev")
 
 
 def test_explicit_sets_style_and_eval_sets() -> None:

@@ -19,11 +19,13 @@ from ladder_core.config_nodes import coerce_node
 
 AUTO = "auto"
 
-#: Default problem sets per model scale: the tiny CPU model cannot solve the paper's sets.
-DEFAULT_SETS: dict[str, tuple[str, str]] = {
-    "tiny": ("tiny_hard_train", "tiny_hard_test"),
-    "full": ("ladder_llama_train", "ladder_llama_test"),
+#: Default (train, validation, test) sets per model scale: the tiny CPU model cannot solve the paper's sets.
+#: The paper's Llama split has no validation set ("": none); bring one with ``validation_set=<path>``.
+DEFAULT_SETS: dict[str, tuple[str, str, str]] = {
+    "tiny": ("tiny_hard_train", "tiny_hard_validation", "tiny_hard_test"),
+    "full": ("ladder_llama_train", "", "ladder_llama_test"),
 }
+SPLITS = ("train", "validation", "test")
 
 PROMPT_STYLES = ("instruct", "compact")
 
@@ -51,7 +53,7 @@ class VerifierNode:
     batch_size: int = 16
     seed: int = 0
     points: int = 48
-    deriv_rtol: float = 1e-6
+    deriv_rtol: float = 1e-13
     n_intervals: int = 5
     interval_len: float = 0.1
     domain: list[float] = field(default_factory=lambda: [-10.0, 10.0])
@@ -68,9 +70,10 @@ class VerifierNode:
 class IntegrationConfig:
     """Config of the integration domain.
 
-    ``train_set``/``test_set`` name shipped problem sets (or paths to JSONL
-    files); ``"auto"`` picks ``tiny_hard_*`` for the tiny model and the paper's
-    ``ladder_llama_*`` sets otherwise. ``eval_sets`` are extra sets evaluated
+    ``train_set``/``validation_set``/``test_set`` name shipped problem sets (or
+    paths to JSONL files); ``"auto"`` picks ``tiny_hard_*`` for the tiny model
+    and the paper's ``ladder_llama_*`` sets otherwise (which have no validation
+    set: ``""``). Tune on validation; report test once. ``eval_sets`` are extra sets evaluated
     alongside the test set. ``prompt_style`` is ``instruct`` (paper prompt),
     ``compact`` (the tiny model's ``integrate(f, x)\\n``) or ``auto``.
     ``variant_timeout_s`` bounds canonicalisation/validation of one variant;
@@ -80,6 +83,7 @@ class IntegrationConfig:
     name: str = "integration"
     train_set: str = AUTO
     test_set: str = AUTO
+    validation_set: str = AUTO
     eval_sets: list[str] = field(default_factory=list)
     prompt_style: str = AUTO
     verifier: VerifierNode = field(default_factory=VerifierNode)
@@ -92,13 +96,12 @@ def _scale(model_scale: str) -> str:
 
 
 def resolve_set(value: str, split: str, model_scale: str) -> str:
-    """The problem set name (or path) for ``split`` once ``"auto"`` is resolved."""
-    if split not in ("train", "test"):
-        raise ValueError(f"unknown split {split!r}; expected 'train' or 'test'")
+    """The problem set name (or path) for ``split`` once ``"auto"`` is resolved ("" = no such set)."""
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; expected one of {', '.join(SPLITS)}")
     if value != AUTO:
         return value
-    train, test = DEFAULT_SETS[_scale(model_scale)]
-    return train if split == "train" else test
+    return DEFAULT_SETS[_scale(model_scale)][SPLITS.index(split)]
 
 
 def resolve_prompt_style(value: str, model_scale: str) -> str:

@@ -66,12 +66,13 @@ class IntegrationDomain(Domain):
         return problem_sets.load_problem_set(name)
 
     def problem_set_name(self, split: str) -> str:
-        """The set (or path) that ``load_problems(split)`` reads, with ``"auto"`` resolved."""
-        value = self.cfg.train_set if split == "train" else self.cfg.test_set
+        """The set (or path) that ``load_problems(split)`` reads, with ``"auto"`` resolved ("" = none)."""
+        value = {"train": self.cfg.train_set, "validation": self.cfg.validation_set}.get(split, self.cfg.test_set)
         return resolve_set(value, split, self.context.model_scale)
 
     def load_problems(self, split: str) -> list[Problem]:
-        return problem_sets.load_problem_set(self.problem_set_name(split))
+        name = self.problem_set_name(split)
+        return problem_sets.load_problem_set(name) if name else []
 
     def eval_problem_sets(self) -> dict[str, list[Problem]]:
         """The extra evaluation sets of the config, by name."""
@@ -192,6 +193,17 @@ class IntegrationDomain(Domain):
         except Exception:
             return " ".join(problem.text.split())
 
+    def equivalence_key(self, problem: Problem) -> str | None:
+        """The integrand's values at fixed points (6 significant digits), plus the limits of a definite integral.
+
+        Same integrand up to any algebraic rewriting gives the same key
+        (``2*x*(x+1)`` and ``2*x**2 + 2*x``). Uses the eval-free parser (with its
+        input limits) and the verifier's tree-walking evaluator, never
+        ``sympify``/``lambdify``, so model-written variants are safe to key;
+        trees over ``_MAX_KEY_NODES`` nodes get no key (their canonical form still counts).
+        """
+        return _equivalence_key(problem.text)
+
     def reference_solvable(self, problem: Problem, timeout_s: float) -> bool | None:
         """Whether SymPy finds an elementary antiderivative (or a closed-form value) within ``timeout_s``.
 
@@ -242,6 +254,41 @@ def _canonical(raw: str) -> tuple[str, Any, Any]:
         lo, hi = expression_to_text(problem.lower), expression_to_text(problem.upper)
         return f"integrate({body}, (x, {lo}, {hi}))", integrand, x
     return f"integrate({body}, x)", integrand, x
+
+
+_KEY_POINTS = (0.3711, 0.9173, 1.4142, 2.2361, -0.6180, 3.1093)
+_MAX_KEY_NODES = 400
+
+
+def _equivalence_key(raw: str) -> str | None:
+    """See :meth:`IntegrationDomain.equivalence_key`."""
+    try:
+        import numpy as np
+
+        from ladder_integration.parsing import expression_to_text, parse_problem
+        from ladder_integration.verify.numeric import evaluate, node_count
+
+        problem = parse_problem(raw)
+        if node_count(problem.integrand) > _MAX_KEY_NODES:
+            return None
+        with np.errstate(all="ignore"):
+            values, _ = evaluate(problem.integrand, problem.var, np.array(_KEY_POINTS, dtype=np.complex128), dx=None)
+            values = np.broadcast_to(np.asarray(values, dtype=np.complex128), (len(_KEY_POINTS),))
+        parts = [f"{_sig(v.real)}{_sig(v.imag)}j" for v in values]
+        if problem.definite:
+            parts.append(f"[{expression_to_text(problem.lower)},{expression_to_text(problem.upper)}]")
+        return "num:" + ";".join(parts)
+    except Exception:  # noqa: BLE001 - no key is a valid answer (the canonical form still counts)
+        return None
+
+
+def _sig(value: float) -> str:
+    """6 significant digits, with -0 as 0 and tiny rounding noise as 0."""
+    if value != value or value in (float("inf"), float("-inf")):
+        return str(value)
+    if abs(value) < 1e-9:
+        return "+0"
+    return f"{value:+.6g}"
 
 
 # ------------------------------------------------------ reference solver

@@ -36,6 +36,7 @@ _DESCRIPTIONS = {
     "mit_bee_finals": "MIT Integration Bee finals",
     "simple_base": "Simpler base integrals used by the LADDER authors for variant seeding",
     "tiny_hard_train": "Training roots for the embedded tiny calculus model",
+    "tiny_hard_validation": "Validation problems for the embedded tiny model (tuning only; disjoint from train and test)",
     "tiny_hard_test": "Test problems for the embedded tiny calculus model",
 }
 

@@ -1,4 +1,4 @@
-"""The tiny hard problem sets (``tiny_hard_train``/``tiny_hard_test``) and the difficulty-rung probes.
+"""The tiny hard problem sets (``tiny_hard_train``/``_validation``/``_test``) and the difficulty-rung probes.
 
 Hard problems are ``c * x**k * g(a*x)`` on a held-out rung (k = 2 with a in
 2..5, or k = 3 with a in 1..5; g one of sin, cos, exp, exp(-.)), half of them
@@ -38,9 +38,13 @@ from ladder_integration.tinymodel.grammar import (
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 TRAIN_SET = "tiny_hard_train"
 TEST_SET = "tiny_hard_test"
+VALIDATION_SET = "tiny_hard_validation"
 HARD_SEED = 20_250_307
+#: A different seed: validation instances are new draws, never a train or test instance.
+VALIDATION_SEED = 20_261_130
 N_TRAIN = 16
 N_TEST = 100
+N_VALIDATION = 50
 
 
 def _strata() -> list[tuple[str, int]]:
@@ -74,6 +78,33 @@ def hard_term_sets(n_train: int = N_TRAIN, n_test: int = N_TEST, seed: int = HAR
     train = draw(n_train)
     test = draw(n_test)
     return train, test
+
+
+def validation_term_sets(n: int = N_VALIDATION, seed: int = VALIDATION_SEED,
+                         exclude: Sequence[TermSet] = ()) -> list[TermSet]:
+    """New hard problems for tuning, drawn like the test set but from ``seed``, none equal to a train/test problem.
+
+    ``exclude`` defaults to the shipped train and test problems. Same strata
+    cycle as :func:`hard_term_sets`, so validation has the test set's mix.
+    """
+    if not exclude:
+        train, test = hard_term_sets()
+        exclude = [*train, *test]
+    seen = {term_key(t) for t in exclude}
+    rng = random.Random(seed)
+    strata = _strata()
+    out: list[TermSet] = []
+    i = 0
+    while len(out) < n:
+        kind, k = strata[i % len(strata)]
+        terms = sample_hard_terms(rng, kind=kind, power=k)
+        key = term_key(terms)
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append(tuple(terms))
+        i += 1
+    return out
 
 
 def hard_examples(table: AntiderivativeTable | None = None, **kwargs) -> dict[str, list[Example]]:
@@ -112,6 +143,7 @@ def write_sets(out_dir: Path = DATA_DIR, table: AntiderivativeTable | None = Non
     """Write both sets as JSONL, after checking that SymPy integrates every problem to an elementary result."""
     table = table or AntiderivativeTable()
     sets = hard_examples(table)
+    sets[VALIDATION_SET] = build_examples(validation_term_sets(), table)
     out_dir.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name, examples in sets.items():

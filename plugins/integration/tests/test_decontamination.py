@@ -1,0 +1,88 @@
+"""Integration's equivalence key, the validation split, and decontaminated trees of the tiny sets."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from ladder_core.domain import DomainContext
+from ladder_core.records import Problem
+from ladder_core.variants.builder import TreeBuilder, TreeConfig
+from ladder_core.variants.decontaminate import Decontaminator
+from ladder_integration.domain import IntegrationDomain
+from ladder_integration.variants import ProgrammaticVariantGenerator
+
+
+@pytest.fixture(scope="module")
+def domain():
+    d = IntegrationDomain(None, DomainContext(model_scale="tiny"))
+    yield d
+    d.close()
+
+
+def _key(domain, text):
+    return domain.equivalence_key(Problem("p", text))
+
+
+def test_equivalence_key_sees_through_rewriting(domain):
+    assert _key(domain, "integrate(2*x*(x+1), x)") == _key(domain, "integrate(2*x**2 + 2*x, x)")
+    assert _key(domain, "integrate(sin(4*t)*t**3, t)") == _key(domain, "integrate(x**3*sin(4*x), x)")
+    assert _key(domain, "integrate(2*sin(x)*cos(x), x)") == _key(domain, "integrate(sin(2*x), x)")
+    assert _key(domain, "integrate(x**3*sin(4*x), x)") != _key(domain, "integrate(x**3*sin(3*x), x)")
+    assert _key(domain, "integrate(x**2, (x, 0, 1))") != _key(domain, "integrate(x**2, (x, 0, 2))")
+    assert _key(domain, "integrate(x**2, (x, 0, 1))") != _key(domain, "integrate(x**2, x)")
+
+
+@pytest.mark.parametrize("hostile", ["", "integrate(", "__import__('os').system('true')", "integrate(9**9**9**9, x)",
+                                     "integrate(" + "(" * 500 + "x" + ")" * 500 + ", x)", "x" * 100_000])
+def test_equivalence_key_of_hostile_text_is_none_and_fast(domain, hostile):
+    start = time.perf_counter()
+    assert _key(domain, hostile) is None
+    assert time.perf_counter() - start < 1.0
+
+
+def test_validation_split_is_new_instances(domain):
+    from ladder_integration.tinymodel import problem_sets as ps
+    from ladder_integration.tinymodel.grammar import build_examples, term_key
+
+    valid = domain.load_problems("validation")
+    test, train = domain.load_problems("test"), domain.load_problems("train")
+    assert len(valid) == ps.N_VALIDATION and valid[0].source == "tiny_hard_validation"
+    # the shipped file is what the generator writes (a different seed than train/test)
+    assert [p.text for p in valid] == [e.problem for e in build_examples(ps.validation_term_sets(), None)]
+    train_sets, test_sets = ps.hard_term_sets()
+    keys = {term_key(t) for t in [*train_sets, *test_sets]}
+    assert not keys & {term_key(t) for t in ps.validation_term_sets()}
+    # and no validation problem equals a train or test problem by canonical form or semantically
+    d = Decontaminator(domain, {"test": test, "train": train})
+    assert [p.id for p in valid if d.match(p)] == []
+    assert domain.load_problems("validation") and IntegrationDomain(
+        {"validation_set": ""}, DomainContext(model_scale="tiny")).load_problems("validation") == []
+
+
+def test_full_scale_has_no_default_validation_set():
+    d = IntegrationDomain(None, DomainContext(model_scale="full"))
+    assert d.load_problems("validation") == []
+
+
+def test_trees_of_the_tiny_roots_hold_no_test_problem(domain, tmp_path):
+    """Without decontamination the rewrites reach test problems; with it, none (canonical, key and SymPy)."""
+    import sympy
+
+    from ladder_integration.parsing import parse_problem
+
+    test = domain.load_problems("test")
+    roots = domain.load_problems("train")[:4]
+    d = Decontaminator(domain, {"test": test})
+    cfg = TreeConfig(max_depth=3, per_root=40, children_per_node=10, max_rounds=10, seed=0)
+    builder = TreeBuilder(domain, [(ProgrammaticVariantGenerator(), 1.0)], tmp_path, cfg, progress=False,
+                          exclude=d.rejection_reason)
+    result = builder.build(roots)
+    rejections = result.summary()["rejections"]
+    assert sum(v for k, v in rejections.items() if k.startswith("eval_overlap:test")) > 0  # leaks were caught
+    # independent check with SymPy on trusted texts (our own generator's output and the shipped test set)
+    normal = {sympy.expand(parse_problem(p.text).integrand) for p in test}
+    for node in result.nodes:
+        expr = sympy.expand(parse_problem(node.text).integrand)
+        assert expr not in normal, node.text

@@ -1,0 +1,61 @@
+"""benchmarks/ablation.py on the toy domain: validation for tuning, test once, intervals and paired tests."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+from ladder_core.plugins import PluginHost, create_plugin_manager
+from ladder_core.testing.tiny_models import tiny_llama
+from ladder_core.testing.toy_domain import ToyPlugin
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _ablation():
+    spec = importlib.util.spec_from_file_location("ablation_under_test", ROOT / "benchmarks" / "ablation.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    return tiny_llama(tmp_path_factory.mktemp("model") / "tiny", hidden=32, layers=1)
+
+
+def test_ablation_tiny_configuration_intervals_and_paired_tests(tmp_path, model_dir):
+    ablation = _ablation()
+    host = PluginHost(create_plugin_manager(autoload=False, extra_plugins=[ToyPlugin()]))
+    overrides = [f"model.name_or_path={model_dir}", "trainer.max_steps=1", "trainer.prompts_per_step=2",
+                 "trainer.num_generations=2", "trainer.report_to=[]", "model.max_completion_length=4",
+                 "variants.per_root=3", "variants.max_depth=1", "variants.children_per_node=3",
+                 "variants.generators=[toy-rules]", "evaluation.samples=2", "evaluation.k=[1,2]",
+                 "ttrl.max_problems=1", "ttrl.max_steps=1", "ttrl.variants_per_problem=2", "ttrl.eval_samples=2"]
+    common = ["--domain", "toy", "--seeds", "0", "1", "--ttrl-seeds", "0", "--out", str(tmp_path / "runs"),
+              "--overrides", *overrides]
+    # tuning runs evaluate the validation set: the run's test set is pointed at it
+    assert ablation.split_overrides("validation", host, ["+domain=toy"]) == ["domain.test_set=toy_valid"]
+    assert ablation.split_overrides("test", host, ["+domain=toy"]) == []
+    test = ablation.main(["--split", "test", *common], host=host, results=tmp_path / "t.json")
+    assert set(test["rows"][0]["problems"]["adaptive"]) == {f"toy_test/{i:03d}" for i in range(6)}
+    arms = test["analysis"]["arms"]
+    assert set(arms) == {"base", "roots_only", "uniform", "adaptive"}
+    entry = arms["adaptive"]["pass@1"]
+    assert entry["n"] == 2 and entry["method"] == "t" and entry["ci95"][0] <= entry["mean"] <= entry["ci95"][1]
+    pair = test["analysis"]["pairs"]["adaptive vs base (pass@1)"]
+    assert pair["over_seed_problem_pairs"]["n"] == 12 and 0 < pair["over_seed_problem_pairs"]["p_value"] <= 1
+    assert pair["over_seeds"]["n"] == 2
+    assert test["analysis"]["ttrl"]["seeds"] == 1
+    saved = json.loads((tmp_path / "t.json").read_text())
+    assert saved["split"] == "test"
+    table = ablation.summarise(test["analysis"], "test", 2)
+    assert "evaluated once, after tuning on validation" in table and "| adaptive vs base (pass@1) |" in table
+
+
+def test_write_docs_needs_the_test_split():
+    with pytest.raises(SystemExit):
+        _ablation().main(["--split", "validation", "--write-docs"])

@@ -1,0 +1,58 @@
+"""Bootstrap intervals over problems, paired tests, t intervals over seeds."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ladder_core.evaluation.intervals import bootstrap_mean, paired_comparison, sign_flip_p_value, t_interval
+
+
+def test_bootstrap_interval_contains_the_mean_and_shrinks_with_n():
+    rng = np.random.default_rng(1)
+    small = bootstrap_mean(rng.binomial(1, 0.3, 50))
+    large = bootstrap_mean(rng.binomial(1, 0.3, 2000))
+    assert small.low <= small.mean <= small.high
+    assert (large.high - large.low) < (small.high - small.low) / 4
+    assert large.low < 0.3 < large.high
+    assert bootstrap_mean([]) is None
+    assert bootstrap_mean([1.0] * 10).to_dict() == {"mean": 1.0, "ci95": [1.0, 1.0], "n": 10, "method": "bootstrap"}
+
+
+def test_bootstrap_coverage_is_near_95_percent():
+    rng = np.random.default_rng(7)
+    hits = sum(1 for seed in range(200)
+               if (ci := bootstrap_mean(rng.binomial(1, 0.2, 100), n_boot=500, seed=seed)).low <= 0.2 <= ci.high)
+    assert 0.88 <= hits / 200 <= 0.99
+
+
+def test_paired_comparison_detects_a_real_lift_and_not_noise():
+    rng = np.random.default_rng(3)
+    before = rng.binomial(1, 0.2, 200).astype(float)
+    after = np.maximum(before, rng.binomial(1, 0.25, 200))  # strictly helps
+    lift = paired_comparison(after, before)
+    assert lift.delta > 0 and lift.low > 0 and lift.p_value < 0.01 and lift.significant
+    noise = paired_comparison(rng.binomial(1, 0.2, 200), rng.binomial(1, 0.2, 200))
+    assert noise.low < 0 < noise.high or noise.p_value > 0.01
+
+
+def test_exact_sign_flip_small_samples():
+    # 5 items all improved by 1: only the all-plus and all-minus patterns are as extreme -> 2/32
+    assert sign_flip_p_value(np.ones(5)) == pytest.approx(2 / 32)
+    assert sign_flip_p_value(np.zeros(7)) == 1.0
+    c = paired_comparison([1, 0, 1], [0, 1, 0])
+    assert c.delta == pytest.approx(1 / 3) and 0 < c.p_value <= 1
+
+
+def test_paired_lengths_must_match():
+    with pytest.raises(ValueError, match="differ in length"):
+        paired_comparison([1, 0], [1])
+    assert paired_comparison([], []) is None
+
+
+def test_t_interval_over_seeds():
+    ci = t_interval([0.02, 0.04, 0.03, 0.05, 0.01])
+    assert ci.mean == pytest.approx(0.03) and ci.method == "t"
+    half = 2.776 * np.std([0.02, 0.04, 0.03, 0.05, 0.01], ddof=1) / np.sqrt(5)
+    assert ci.high - ci.mean == pytest.approx(half)
+    assert t_interval([0.5]).low == 0.5 and t_interval([]) is None
