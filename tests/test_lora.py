@@ -71,7 +71,7 @@ def test_ttrl_restores_the_weights_after_a_lora_problem(host, tmp_path):
     """The TTRL pattern: LoRA-train on one problem's nodes, check, restore; the model is the pre-TTRL one again."""
     from ladder_core.models import load_policy
     from ladder_core.pipeline.context import RunContext
-    from ladder_core.pipeline.stages import _restore
+    from ladder_core.ttrl.weights import WeightSnapshot
     from ladder_core.training.grpo import TrainingNode
     from ladder_core.training.run import train_on_nodes
 
@@ -79,6 +79,7 @@ def test_ttrl_restores_the_weights_after_a_lora_problem(host, tmp_path):
     ctx = RunContext(cfg=cfg, host=host, run_dir=tmp_path)
     model, tokenizer = load_policy(cfg.model, device="cpu")
     snapshot = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
+    weights = WeightSnapshot(model)
     problem = ctx.test_problems()[0]
     nodes = [TrainingNode(problem.id, None, 0, problem.id, problem.text)]
     for attempt in range(2):  # two problems in a row on the same model object
@@ -97,9 +98,9 @@ def test_ttrl_restores_the_weights_after_a_lora_problem(host, tmp_path):
                 if "lora_B" in name:
                     param.fill_(0.05)
             assert not torch.allclose(before, policy(ids).logits)
-        model = _restore(policy, model, snapshot)
+        model = weights.restore(policy)
         assert not hasattr(model, "peft_config") and type(model).__name__ == "LlamaForCausalLM"
         restored = model.state_dict()
         assert set(restored) == set(snapshot)
-        assert all(torch.equal(restored[k], snapshot[k]) for k in snapshot)
+        assert all(torch.equal(restored[k], snapshot[k]) for k in snapshot) and weights.equals(model)
     ctx.close()
