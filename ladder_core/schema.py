@@ -232,6 +232,9 @@ class TrainerConfig(Section):
     per_device_batch_size: int = knob(16, "Completions per forward/backward pass on one device.", ge=1)
     num_iterations: int = knob(1, "GRPO iterations per generated batch.", ge=1)
     mask_truncated_completions: bool = knob(False, "Leave truncated completions out of the loss.")
+    process_group_timeout_s: int = knob(7200, "Seconds a rank may wait in a collective under `accelerate launch` "
+                                        "(the others wait while the main rank runs baseline, variants, evaluation).",
+                                        ge=1)
 
 
 @dataclass
@@ -250,7 +253,9 @@ class ModelConfig(Section):
                                                  "training (null = no limit).", ge=1)
     max_completion_length: int = knob(1024, "Longest completion, in tokens (training and evaluation).", ge=1)
     attn_implementation: Optional[str] = knob("sdpa", "transformers attention implementation (null = default).")
-    lora: Optional[Dict[str, Any]] = knob(None, "peft LoraConfig fields for LoRA; null = full fine-tuning.")
+    # {} rather than null: OmegaConf cannot merge a command-line dict into a None Optional[Dict] node.
+    lora: Dict[str, Any] = knob({}, "peft LoraConfig fields (r, alpha, dropout, target_modules) for LoRA; "
+                                    "{} = full fine-tuning.")
 
 
 @dataclass

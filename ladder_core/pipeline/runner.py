@@ -50,9 +50,9 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
     """Run ``cfg.pipeline.stages`` in ``cfg.run_dir``; returns the report (empty without a report stage)."""
     from omegaconf import OmegaConf
 
-    from accelerate import PartialState
+    from ladder_core.training.distributed import process_state
 
-    state = PartialState()
+    state = process_state(cfg)  # the process group, with trainer.process_group_timeout_s
     stages = selected_stages(cfg)
     host.deadlines = PluginDeadlines.of(cfg)  # a bad value is refused before any work starts
     FAULTS.reset()

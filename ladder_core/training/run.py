@@ -110,10 +110,11 @@ def train_on_nodes(
     dataset = build_dataset(nodes, lambda n: fmt.trl_prompt(domain, Problem(id=n.id, text=n.text)))
     curriculum = make_curriculum(cfg, nodes, seed=int(cfg.seed), mode=curriculum_mode)
 
-    from accelerate import PartialState
     from accelerate.utils import gather_object
 
-    state = PartialState()
+    from ladder_core.training.distributed import process_state
+
+    state = process_state(cfg)
     monitor = TrainingMonitor(
         curriculum=curriculum, depth_of={n.id: n.depth for n in nodes},
         gather=(lambda rows: gather_object(rows)) if state.num_processes > 1 else (lambda rows: rows),
@@ -142,6 +143,7 @@ def train_on_nodes(
         monitor=monitor,
         dynamic_sampling=bool(cfg.curriculum.dynamic_sampling),
         replacement_budget=int(cfg.curriculum.replacement_budget),
+        max_prompt_length=cfg.model.get("max_prompt_length"),
     )
 
     def notify(step: int, record: dict[str, Any]) -> None:
