@@ -156,3 +156,19 @@ def test_lora_weights_reach_the_engine_merged_under_base_names(fake, tmp_path):
                                                   task_type="CAUSAL_LM"))
     names = [n for n, _ in engine.policy_state(peft_model)]
     assert set(names) == base_names and len(names) == len(base_names)
+
+
+def test_restored_weights_reach_a_live_policy_engine(fake, tmp_path):
+    """TTRL restores the weights after each problem; the next problem's tree must sample from them."""
+    import torch
+
+    model, tok = _model()
+    assert engine.resync_policy_engine(model) is False  # no engine yet: nothing to sync, none created
+    assert fake.created == 0
+    engine.policy_text_generator(_cfg(tmp_path), model, tok, batch_size=8, chat_template=False, name="tiny")
+    llm = fake.get(engine.POLICY).llm
+    synced = len(llm.loaded)
+    with torch.no_grad():
+        next(model.parameters()).add_(1.0)
+    assert engine.resync_policy_engine(model) is True
+    assert len(llm.loaded) == synced + len(list(model.named_parameters())) and fake.created == 1

@@ -160,6 +160,20 @@ def sync_weights(entry: EngineEntry, model: Any) -> None:
         reset()
 
 
+def resync_policy_engine(model: Any) -> bool:
+    """Push ``model``'s weights into the policy engine if one is live (after TTRL restores the weights).
+
+    Without it, the next problem's variant tree (``generator=policy``) would be
+    sampled from the previous problem's adapted weights. Returns whether an
+    engine was synced.
+    """
+    entry = REGISTRY.get(POLICY)
+    if entry is None:
+        return False
+    sync_weights(entry, model)
+    return True
+
+
 def policy_engine(cfg: Any, model_path: str) -> EngineEntry:
     """The run's policy engine, created on first use with the trainer's memory share and sleep setting."""
     from ladder_core.schema import ModelConfig, TrainerConfig

@@ -94,6 +94,7 @@ def run_ttrl(ctx: Any) -> dict[str, Any]:
     from tqdm.auto import tqdm
 
     from ladder_core.evaluation.splits import validation_problems
+    from ladder_core.generation.engine import resync_policy_engine
     from ladder_core.training.run import train_on_nodes
     from ladder_core.variants.decontaminate import Decontaminator, eval_sets_of_run
     from ladder_core.variants.grow import grow_trees
@@ -144,6 +145,7 @@ def run_ttrl(ctx: Any) -> dict[str, Any]:
             f.write(json.dumps(line) + "\n")
         done[problem.id] = line
         model = snapshot.restore(policy) if snapshot is not None else plain_model(policy)
+        resync_policy_engine(model)  # the next tree samples from the restored (or continued) weights
         bar.set_postfix(solved=sum(r["solved"] for r in done.values()))
     rows = [done[p.id] for p in failed if p.id in done]
     summary = {
