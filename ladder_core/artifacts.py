@@ -290,11 +290,12 @@ def write_jsonl(path: Path, records: Iterable[Any]) -> None:
 # the whole run
 @dataclass(frozen=True)
 class StageDone:
-    """``<stage>/DONE.json``: the stage finished (a rerun skips it); ``seconds`` of wall time."""
+    """``<stage>/DONE.json``: the stage finished (a rerun skips it); ``seconds`` of wall time over ``attempts``."""
 
     SCHEMA_VERSION: ClassVar[int] = 1
 
     seconds: float
+    attempts: int = 1
 
 
 @dataclass(frozen=True)
@@ -467,7 +468,9 @@ class TrainStep:
     ``depth_reward``: mean reward per tree depth in the step's batch;
     ``depth_success``: the curriculum's estimate per depth (keys are depths
     as strings); ``dynamic``: zero-variance groups seen / replaced / dropped
-    so far; ``seconds``: since training (re)started.
+    so far; ``reward_faults``: completions scored 0 or as errors in this
+    step, by kind (:mod:`ladder_core.training.rewards`); ``seconds``: since
+    training (re)started.
     """
 
     SCHEMA_VERSION: ClassVar[int] = 1
@@ -481,6 +484,7 @@ class TrainStep:
     depth_success: dict[str, float] = field(default_factory=dict)
     roots_mastered: int = 0
     dynamic: dict[str, int | float] = field(default_factory=dict)
+    reward_faults: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
 
     def metrics(self) -> dict[str, float]:
@@ -494,8 +498,9 @@ class TrainStep:
 class TrainSummary:
     """``train/summary.json``, and what one GRPO run returns (TTRL keeps it per problem).
 
-    ``reward_failures`` counts checks that errored or timed out out of
-    ``reward_checks``; ``first_solved_step`` is set for watched node ids (TTRL:
+    ``reward_failures`` counts completions scored 0 or as errors, by kind, out
+    of ``reward_checks``; ``attempts`` counts the runs (a kill and a resume
+    make two); ``first_solved_step`` is set for watched node ids (TTRL:
     the test problem); ``nodes``, ``train_set`` and ``decontamination`` (the
     nodes training really saw, re-checked) are filled by the train stage.
     """
@@ -507,9 +512,10 @@ class TrainSummary:
     reward_first: float | None
     reward_last: float | None
     dynamic_sampling: dict[str, int | float]
-    reward_failures: int
+    reward_failures: dict[str, int]
     reward_checks: int
     final_depth_success: dict[str, float]
+    attempts: int = 1
     first_solved_step: dict[str, int] = field(default_factory=dict)
     solved_nodes: list[str] = field(default_factory=list)
     nodes: int = 0

@@ -139,7 +139,7 @@ def test_run_end_observers_get_typed_stage_records(tmp_path):
                            solved_any_sample=1))
     write_json(tmp_path / "train" / "summary.json",
                TrainSummary(steps=3, seconds=1.0, reward_first=0.1, reward_last=0.4, dynamic_sampling={},
-                            reward_failures=0, reward_checks=12, final_depth_success={"0": 0.5}))
+                            reward_failures={}, reward_checks=12, final_depth_success={"0": 0.5}))
     (tmp_path / "evaluate").mkdir()
     (tmp_path / "evaluate" / "summary.json").write_text('{"n_problems": "four"}')
     seen = []

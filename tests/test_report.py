@@ -150,7 +150,7 @@ def _write_train(run_dir: Path, steps: int = 40) -> None:
     write_json(run_dir / "train" / "summary.json", TrainSummary(
         steps=steps, seconds=300.0, reward_first=rows[0].reward, reward_last=rows[-1].reward,
         dynamic_sampling={"zero_std_groups": 20, "replaced": 13, "dropped": 5},
-        reward_failures=3, reward_checks=3200, final_depth_success={"0": 0.4, "1": 0.8, "2": 0.9}))
+        reward_failures={"timeout": 2, "error": 1}, reward_checks=3200, final_depth_success={"0": 0.4, "1": 0.8, "2": 0.9}))
     (run_dir / "train" / "final").mkdir()
     (run_dir / "train" / "final" / "config.json").write_text("{}", encoding="utf-8")
     write_json(run_dir / "train" / "DONE.json", StageDone(seconds=1.0))
@@ -253,7 +253,7 @@ def test_full_run_variants_training_timings(full_report: tuple[Path, dict[str, A
     assert t["reward_first"] == pytest.approx((0.22 + 0.515) / 2)
     assert t["reward_last"] > t["reward_first"]
     assert t["dynamic_sampling"] == {"zero_std_groups": 20, "replaced": 13, "dropped": 5}
-    assert t["reward_failures"] == 3 and t["reward_failures_total"] == 3
+    assert t["reward_failures"] == {"timeout": 2, "error": 1} and t["reward_failures_total"] == 3
     assert t["final_depth_success"] == {"0": 0.4, "1": 0.8, "2": 0.9}
     assert t["final_model_saved"] is True
 
@@ -307,7 +307,7 @@ def test_full_run_markdown_and_plots(full_report: tuple[Path, dict[str, Any]]) -
     assert "+47.5 points [" in md and "p = " in md
     assert "| 2 | 20 |" in md and "| duplicate_exact | 6 | 25.0% |" in md
     assert "[variants/tree_train-0.html](variants/tree_train-0.html)" in md
-    assert "| dynamic sampling: replaced | 13 |" in md and "| reward checks failed (error/timeout) | 3 |" in md
+    assert "| dynamic sampling: replaced | 13 |" in md and "| reward checks failed: timeout | 2 |" in md
     assert "| programmatic | proposed 50, accepted 26, acceptance_rate 0.520 |" in md
     assert "| test-3 | no | 59 | 10 | 6/8 | yes | 1/8 | no |" in md
     assert "| ttrl | 2.3 min |" in md

@@ -93,7 +93,9 @@ def evaluate(
         if settings.greedy:
             flat_problems += chunk
             flat_completions += [g[0] for g in greedy]
-        verdicts = domain.verify_batch(flat_problems, flat_completions)
+        from ladder_core.training.rewards import checked_verdicts
+
+        verdicts = checked_verdicts(domain, flat_problems, flat_completions)  # plugin faults -> error verdicts
         cursor = 0
         for problem, comps, greedy_out in zip(chunk, sampled, greedy):
             vs = verdicts[cursor:cursor + len(comps)]

@@ -74,16 +74,13 @@ class RunContext:
         return load_policy(model_cfg, device=str(self.cfg.trainer.device))
 
     def text_generator(self, model: Any, tokenizer: Any) -> Any:
-        """The evaluation/TTRL sampler: batched transformers ``generate`` on the policy in memory.
+        """The evaluation/TTRL sampler on the policy in memory: the run's one vLLM engine when
+        ``trainer.use_vllm`` and vLLM is installed, else batched transformers ``generate``."""
+        from ladder_core.generation.engine import policy_text_generator
 
-        (vLLM serves training rollouts through TRL; evaluation does not start a second vLLM engine.)
-        """
-        from ladder_core.generation.hf import HFTextGenerator
-
-        model.eval()
-        batch = int(self.cfg.evaluation.batch_size)
-        return HFTextGenerator(model, tokenizer, batch_size=batch, chat_template=self.prompt_format.chat,
-                               seed=int(self.cfg.seed), name=str(self.cfg.model.name))
+        return policy_text_generator(self.cfg, model, tokenizer, batch_size=int(self.cfg.evaluation.batch_size),
+                                     chat_template=self.prompt_format.chat, name=str(self.cfg.model.name),
+                                     max_prompt_tokens=self.cfg.model.max_prompt_length)
 
     # ------------------------------------------------------------- bookkeeping
     def record_timing(self, stage: str, seconds: float) -> None:

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import logging
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from ladder_core.artifacts import TrainStep, TrainSummary, read_jsonl
 from ladder_core.console import install_console_progress
+from ladder_core.deadlines import PluginDeadlines
 from ladder_core.domain import Domain
 from ladder_core.hookspecs import TrainStepInfo
 from ladder_core.plugins import PluginHost
@@ -25,7 +26,10 @@ from ladder_core.training.grpo import (
     restore_curriculum,
     truncate_log,
 )
+from ladder_core.training.checkpoints import AttemptLedger, latest_valid_checkpoint, read_checkpoint_json
 from ladder_core.training.rewards import DomainReward, RewardValues
+
+REWARD_FAULTS_FILE = "ladder_reward_faults.json"
 
 log = logging.getLogger(__name__)
 
@@ -87,7 +91,6 @@ def train_on_nodes(
     ``problem_id`` (TTRL: the test problem) are passed on to observer plugins.
     """
     import torch
-    from transformers.trainer_utils import get_last_checkpoint
 
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = out_dir / "checkpoints"
@@ -96,17 +99,20 @@ def train_on_nodes(
     dataset = build_dataset(nodes, lambda n: fmt.trl_prompt(domain, Problem(id=n.id, text=n.text)))
     curriculum = make_curriculum(cfg, nodes, seed=int(cfg.seed), mode=curriculum_mode)
 
-    from accelerate import PartialState
     from accelerate.utils import gather_object
 
-    state = PartialState()
+    from ladder_core.training.distributed import process_state
+
+    state = process_state(cfg)
     monitor = TrainingMonitor(
         curriculum=curriculum, depth_of={n.id: n.depth for n in nodes},
         gather=(lambda rows: gather_object(rows)) if state.num_processes > 1 else (lambda rows: rows),
         watch=set(watch),
     )
-    reward = DomainReward(domain, RewardValues.from_config(cfg.reward), observers=[monitor])
+    reward = DomainReward(domain, RewardValues.from_config(cfg.reward), observers=[monitor],
+                          deadlines=PluginDeadlines.of(cfg))
     extra_funcs, extra_weights = extra_reward_functions(cfg, domain, host)
+    extra_funcs = [reward.guard(f) for f in extra_funcs]
     args = grpo_config(cfg, ckpt_dir, num_processes=state.num_processes, max_steps=max_steps)
     if not save_checkpoints:
         args.save_strategy = "no"
@@ -126,6 +132,7 @@ def train_on_nodes(
         monitor=monitor,
         dynamic_sampling=bool(cfg.curriculum.dynamic_sampling),
         replacement_budget=int(cfg.curriculum.replacement_budget),
+        max_prompt_length=cfg.model.get("max_prompt_length"),
     )
 
     def notify(step: int, record: TrainStep) -> None:
@@ -138,20 +145,28 @@ def train_on_nodes(
 
     callback = LadderCallback(stage=stage, log_path=log_path, monitor=monitor, curriculum=curriculum,
                               counters=lambda: trainer.ladder_counters, on_step=notify,
-                              stop_when_watched_solved=bool(watch))
+                              stop_when_watched_solved=bool(watch), faults=reward.faults.take_step)
     trainer.add_callback(callback)
+    trainer.ladder_checkpoint_writers = [lambda path: (path / REWARD_FAULTS_FILE).write_text(
+        json.dumps({"faults": reward.faults.totals(), "checks": reward.stats.checks}))]
     install_console_progress(trainer, desc=stage)
 
-    checkpoint = get_last_checkpoint(str(ckpt_dir)) if (resume and ckpt_dir.is_dir()) else None
+    checkpoint = latest_valid_checkpoint(ckpt_dir) if resume else None
     if checkpoint:
-        restore_curriculum(Path(checkpoint), curriculum, trainer.ladder_counters)
-        truncate_log(log_path, int(Path(checkpoint).name.split("-")[-1]))
+        restore_curriculum(checkpoint, curriculum, trainer.ladder_counters)
+        saved = read_checkpoint_json(checkpoint, REWARD_FAULTS_FILE)
+        reward.faults.restore(saved.get("faults") or {})
+        reward.stats.checks += int(saved.get("checks") or 0)
+        truncate_log(log_path, int(checkpoint.name.split("-")[-1]))
         log.info("resuming %s from %s", stage, checkpoint)
     elif log_path.exists():
         log_path.unlink()
-    start = time.monotonic()
-    trainer.train(resume_from_checkpoint=checkpoint)
-    seconds = time.monotonic() - start
+    ledger = AttemptLedger(out_dir / "train_attempts.json")
+    ledger.start(fresh=not resume)
+    try:
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    finally:
+        seconds = ledger.stop()
     rewards = [r.reward for r in read_jsonl(log_path, TrainStep) if r.reward is not None]
     result = TrainSummary(
         steps=int(trainer.state.global_step),
@@ -159,8 +174,9 @@ def train_on_nodes(
         reward_first=rewards[0] if rewards else None,
         reward_last=rewards[-1] if rewards else None,
         dynamic_sampling=trainer.ladder_counters.as_dict(),
-        reward_failures=reward.stats.failures + reward.stats.crashed_batches,
+        reward_failures=reward.faults.totals(),
         reward_checks=reward.stats.checks,
+        attempts=ledger.attempts,
         final_depth_success={str(k): v for k, v in curriculum.depth_success().items()},
         first_solved_step=dict(monitor.first_solved_step),
         solved_nodes=sorted(monitor.solved_nodes),

@@ -87,7 +87,9 @@ def attempt(ctx: Any, model: Any, tokenizer: Any, problems: list[Problem], n: in
     greedy = generator.generate(texts, n=1, temperature=0.0, max_new_tokens=max_new)
     flat_p = [p for p, comps in zip(problems, sampled, strict=True) for _ in comps] + list(problems)
     flat_c = [c for comps in sampled for c in comps] + [g[0] for g in greedy]
-    verdicts = ctx.domain.verify_batch(flat_p, flat_c)
+    from ladder_core.training.rewards import checked_verdicts  # under the core's deadlines
+
+    verdicts = checked_verdicts(ctx.domain, flat_p, flat_c)
     out, cursor = [], 0
     for comps in sampled:
         out.append([v.correct for v in verdicts[cursor:cursor + len(comps)]])
@@ -100,6 +102,7 @@ def run_ttrl(ctx: Any) -> TtrlSummary:
     from tqdm.auto import tqdm
 
     from ladder_core.evaluation.splits import validation_problems
+    from ladder_core.generation.engine import resync_policy_engine
     from ladder_core.training.run import train_on_nodes
     from ladder_core.variants.decontaminate import Decontaminator, eval_sets_of_run
     from ladder_core.variants.grow import grow_trees
@@ -150,6 +153,7 @@ def run_ttrl(ctx: Any) -> TtrlSummary:
         append_jsonl(results_path, [record])
         done[problem.id] = record
         model = snapshot.restore(policy) if snapshot is not None else plain_model(policy)
+        resync_policy_engine(model)  # the next tree samples from the restored (or continued) weights
         bar.set_postfix(solved=sum(r.solved for r in done.values()))
     rows = [done[p.id] for p in failed if p.id in done]
     summary = TtrlSummary(
