@@ -500,3 +500,40 @@ def test_import_is_cheap() -> None:
     code = "import sys, ladder_core.report; print(sorted(m for m in ('matplotlib', 'omegaconf', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_report_markdown_parses_into_well_formed_tables(full_report: tuple[Path, dict[str, Any]]) -> None:
+    """report.md read by a CommonMark parser (GFM tables on): every table line is a table row of its
+    table's width, and no backtick is left open (an open one swallows the rest of the line)."""
+    from markdown_it import MarkdownIt
+
+    run_dir, _ = full_report
+    md = (run_dir / "report.md").read_text(encoding="utf-8")
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
+    tables = [t for t in tokens if t.type == "table_open"]
+    assert tables
+    table_lines = {line for t in tables for line in range(*t.map)}
+    for number, line in enumerate(md.splitlines()):
+        if line.startswith("|"):
+            assert number in table_lines, f"line {number + 1} is not part of a parsed table: {line!r}"
+    inline = [t for t in tokens if t.type == "inline"]
+    for tok in inline:
+        text = "".join(c.content for c in tok.children if c.type == "text")
+        assert "`" not in text, f"unclosed code span in: {tok.content!r}"
+    # each row has as many cells as its header
+    i = 0
+    while i < len(tokens):
+        if tokens[i].type == "table_open":
+            widths, cells = [], 0
+            j = i
+            while tokens[j].type != "table_close":
+                if tokens[j].type == "tr_open":
+                    cells = 0
+                elif tokens[j].type in ("th_open", "td_open"):
+                    cells += 1
+                elif tokens[j].type == "tr_close":
+                    widths.append(cells)
+                j += 1
+            assert len(set(widths)) == 1, widths
+            i = j
+        i += 1
