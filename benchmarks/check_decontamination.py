@@ -21,6 +21,7 @@ def main(argv: list[str]) -> int:
     import sympy
     import yaml
 
+    from ladder_core.artifacts import TreeNode, read_jsonl
     from ladder_core.domain import DomainContext
     from ladder_core.records import Problem
     from ladder_integration.domain import IntegrationDomain
@@ -31,9 +32,9 @@ def main(argv: list[str]) -> int:
     cfg = yaml.safe_load((run_dir / "config.yaml").read_text())
     test = load_problem_set(argv[1] if len(argv) > 1 else cfg["domain"]["test_set"])
     domain = IntegrationDomain(None, DomainContext(model_scale="tiny"))
-    nodes = [json.loads(x) for x in (run_dir / "variants" / "nodes.jsonl").read_text().splitlines()]
-    ttrl_nodes = [json.loads(x) for f in sorted((run_dir / "ttrl" / "trees").glob("*/training_nodes.jsonl"))
-                  for x in f.read_text().splitlines()]
+    nodes = read_jsonl(run_dir / "variants" / "nodes.jsonl", TreeNode)
+    ttrl_nodes = [n for f in sorted((run_dir / "ttrl" / "trees").glob("*/training_nodes.jsonl"))
+                  for n in read_jsonl(f, TreeNode)]
     canon = {domain.canonical_form(p) for p in test}
     keys = {domain.equivalence_key(p) for p in test} - {None}
     exprs = [(p.id, sympy.expand(parse_problem(p.text).integrand)) for p in test]
@@ -42,10 +43,10 @@ def main(argv: list[str]) -> int:
     for name, group in (("variants/nodes.jsonl", nodes), ("ttrl training nodes", ttrl_nodes)):
         c = k = s = 0
         for n in group:
-            problem = Problem(n["id"], n["text"])
+            problem = Problem(n.id, n.text)
             c += domain.canonical_form(problem) in canon
             k += domain.equivalence_key(problem) in keys
-            expr = sympy.expand(parse_problem(n["text"]).integrand).subs(x, x)
+            expr = sympy.expand(parse_problem(n.text).integrand).subs(x, x)
             s += any(sympy.simplify(expr - e) == 0 for _, e in exprs if _close(expr, e, x))
         out[name] = {"nodes": len(group), "canonical": c, "equivalence_key": k, "sympy": s}
     domain.close()

@@ -2,10 +2,11 @@
 
 A randomly initialised Llama-3.2-3B-shaped model (no weights needed) and a
 synthetic 128,256-token word-level tokenizer; every completion is forced to
-``--completion-tokens`` tokens (``min_new_tokens``) so modes do the same work.
-Modes:
+``--completion-tokens`` tokens (transformers' ``min_new_tokens``, vLLM's
+``min_tokens``) so modes do the same work. Modes:
 
 * ``trl_default``: ``GRPOTrainer`` with TRL's defaults (HF ``generate``);
+* ``ladder_hf``: ladder's trainer with the same HF ``generate`` (the cost of ladder's overrides);
 * ``ladder_paged``: ladder's trainer (``LadderGRPOTrainer``: curriculum
   sampler, dynamic sampling off for a fair count) with transformers'
   continuous batching (``use_transformers_continuous_batching``);
@@ -16,7 +17,7 @@ context), does one warm-up step, then times ``--steps`` steps. Prints a table
 and writes ``benchmarks/results/gpu_grpo_throughput.json``.
 
     python benchmarks/gpu_grpo_throughput.py                # on a GPU machine
-    python benchmarks/gpu_grpo_throughput.py --tiny --steps 2 --completion-tokens 16   # CPU smoke run
+    python benchmarks/gpu_grpo_throughput.py --tiny --steps 1      # CPU smoke run of every non-vLLM mode
 """
 
 from __future__ import annotations
@@ -87,8 +88,9 @@ def run_mode(mode: str, model_dir: str, steps: int, prompts: int, group: int, to
     common = dict(output_dir=tempfile.mkdtemp(), max_steps=steps + 1, per_device_train_batch_size=prompts * group,
                   num_generations=group, max_completion_length=tokens, learning_rate=1e-6, beta=0.0,
                   logging_steps=1, report_to="none", save_strategy="no", bf16=cuda, use_cpu=not cuda,
-                  gradient_checkpointing=cuda, generation_kwargs={"min_new_tokens": tokens},
-                  remove_unused_columns=False)
+                  gradient_checkpointing=cuda, remove_unused_columns=False,
+                  # vLLM's SamplingParams calls it min_tokens; transformers' generate min_new_tokens
+                  generation_kwargs={"min_tokens" if mode == "ladder_vllm" else "min_new_tokens": tokens})
     if mode != "trl_default":
         common.update(use_transformers_continuous_batching=(mode == "ladder_paged"), use_vllm=(mode == "ladder_vllm"))
     args = GRPOConfig(**common)
@@ -133,15 +135,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--tiny", action="store_true", help="a tiny model (CPU smoke run)")
     parser.add_argument("--steps", type=int, default=3)
-    parser.add_argument("--prompts", type=int, default=8)
-    parser.add_argument("--group", type=int, default=8)
-    parser.add_argument("--completion-tokens", type=int, default=512)
-    parser.add_argument("--prompt-tokens", type=int, default=128)
-    parser.add_argument("--modes", default="trl_default,ladder_paged,ladder_vllm")
+    parser.add_argument("--prompts", type=int, default=None, help="prompts per step (8; 2 with --tiny)")
+    parser.add_argument("--group", type=int, default=None, help="completions per prompt (8; 4 with --tiny)")
+    parser.add_argument("--completion-tokens", type=int, default=None, help="512; 16 with --tiny")
+    parser.add_argument("--prompt-tokens", type=int, default=None, help="128; 16 with --tiny")
+    parser.add_argument("--modes", default="trl_default,ladder_hf,ladder_paged,ladder_vllm")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--model-dir", help=argparse.SUPPRESS)
-    parser.add_argument("--out", default=str(RESULTS))
+    parser.add_argument("--out", default=None, help=f"default {RESULTS} (a _tiny suffix with --tiny)")
     args = parser.parse_args()
+    for key, full, tiny in (("prompts", 8, 2), ("group", 8, 4), ("completion_tokens", 512, 16),
+                            ("prompt_tokens", 128, 16)):
+        if getattr(args, key) is None:
+            setattr(args, key, tiny if args.tiny else full)
     if args.child:
         result = run_mode(args.child, args.model_dir, args.steps, args.prompts, args.group, args.completion_tokens,
                           args.prompt_tokens)
@@ -176,9 +182,11 @@ def main() -> None:
         peak = f"{r['peak_gpu_gb']:.1f}" if r["peak_gpu_gb"] is not None else "-"
         print(f"{r['mode']:<14} {r['seconds_per_step']:>8.2f} {r['completion_tokens_per_s']:>10.0f} "
               f"{speedup:>6.2f} {peak:>8}")
-    out = Path(args.out)
+    out = Path(args.out) if args.out else (RESULTS.with_name(RESULTS.stem + "_tiny.json") if args.tiny else RESULTS)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"args": vars(args), "results": results}, indent=2))
+    if any("error" in r for r in results):
+        sys.exit(1)
 
 
 if __name__ == "__main__":

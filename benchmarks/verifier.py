@@ -4,7 +4,8 @@ Runs, in ONE process on ONE core, the three checks of
 ``ladder_integration.verify`` through ``verify_in_process`` (the pure check that
 each worker runs):
 
-* ``derivative``: ours (default): forward-mode derivative at 48 points, 1e-6;
+* ``derivative``: ours (default): the answer is an antiderivative on every interval where the
+  integrand is real and continuous (forward-mode derivative at 52 points to 1e-13, no jumps);
 * ``paper``: the paper's interval quadrature (5 intervals of 0.1, rtol 1e-2);
 * ``simplify``: ``simplify(diff(F) - f) == 0``.
 
@@ -110,12 +111,26 @@ def run_in_process(items: list[dict[str, Any]], mode: str, warm: bool = False) -
             verify_in_process(it["problem"], "<ANSWER>0</ANSWER>", config)
         from sympy.core.cache import clear_cache
 
+        from ladder_integration.verify.checker import _VERDICTS
+
+        _VERDICTS.clear()  # keep the prepared problems, not the verdicts of the priming answers
         clear_cache()
     start, cpu = time.perf_counter(), time.process_time()
     verdicts = [verify_in_process(it["problem"], it["completion"], config) for it in items]
     result = _summarise(items, verdicts, time.perf_counter() - start, time.process_time() - cpu)
     result["method"] = mode + (" (warm problems)" if warm else "")
+    result["verdict_cache_hits"] = _cache_hits(items)
     return result
+
+
+def _cache_hits(items: list[dict[str, Any]]) -> int:
+    """Checks answered from the verdict cache in the run just made: every check with an
+    ``<ANSWER>`` block is either judged (and then remembered) or a hit."""
+    from ladder_integration.answer import extract_answer
+    from ladder_integration.verify.checker import _VERDICTS
+
+    with_answer = sum(extract_answer(it["completion"]) is not None for it in items)
+    return with_answer - len(_VERDICTS)
 
 
 def run_pool(items: list[dict[str, Any]], workers: int) -> dict[str, Any]:
@@ -186,14 +201,15 @@ def verifier_coverage(raws: list[str], workers: int) -> dict[str, Any]:
 
 def render(results: dict[str, Any]) -> str:
     header = ("| method | checks/s | checks/CPU-s | p50 ms | p99 ms | max ms | false accepts | false rejects | "
-              "timeouts |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+              "timeouts | cache hits |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     rows = []
     for r in results["runs"]:
         per_cpu = r.get("checks_per_cpu_s")
         rows.append(f"| {r['method']} | {r['checks_per_s']:.0f} | {per_cpu if per_cpu is not None else '-'} | "
                     f"{r['p50_ms']:.2f} | {r['p99_ms']:.2f} | {r['max_ms']:.1f} | {r['false_accepts']} | "
-                    f"{r['false_rejects']} | {r['timeouts']} |")
+                    f"{r['false_rejects']} | {r['timeouts']} | {r.get('verdict_cache_hits', '-')} |")
     ours = results["runs"][0]
+    warm = results["runs"][1]
     paper = next(r for r in results["runs"] if r["method"] == "paper")
     kinds = Counter(k for k in results["kinds"])
     by_method = {r["method"]: r["errors_by_kind"] for r in results["runs"]}
@@ -206,25 +222,39 @@ def render(results: dict[str, Any]) -> str:
         "checks per CPU-second are the steadier figure). "
         f"{ours['n']} labelled checks of `verifier_public.jsonl` (36 integrands; correct answers with constants, "
         "`log|x|`, rewritten trigonometric and inverse-hyperbolic forms; wrong ones negated, doubled, "
-        "differentiated, 0.5% off, the integrand itself, `Integral(...)` exploits). One process, one core, "
-        f"each method from cold caches; time limit {LIMIT_S:g} s per check.",
+        "differentiated, 0.5% off, the integrand itself, right on half the domain, jumping, `Integral(...)` "
+        "exploits). One process, one core, each method from cold caches; time limit "
+        f"{LIMIT_S:g} s per check. All answers are distinct, so no check is answered from the verdict cache "
+        "(\"cache hits\", counted from the cache after each run). The machine is shared with other jobs: "
+        "compare rows of one run, not runs; the derivative and paper rows are the fastest of "
+        f"{results['repeat']} interleaved rounds each. Three answers labelled correct before the rule of #15 are labelled "
+        "wrong now: `acosh(x)` (twice, with constants) for `1/sqrt(x**2 - 1)`, whose derivative is the "
+        "integrand's negative for x < -1 (kind `half_domain`), and `-atan(1/x)` for `1/(1 + x**2)`, which jumps "
+        "by pi at 0 (kind `jump`).",
         "",
         header,
         *rows,
         "",
         f"Ours vs the paper's check in the same run: {ours['checks_per_s'] / paper['checks_per_s']:.1f}x the checks/s "
-        f"({ours.get('checks_per_cpu_s', 0) / max(paper.get('checks_per_cpu_s') or 1, 1):.1f}x per CPU-second). "
+        f"({ours.get('checks_per_cpu_s', 0) / max(paper.get('checks_per_cpu_s') or 1, 1):.1f}x per CPU-second) "
+        f"from cold caches, {warm['checks_per_s'] / paper['checks_per_s']:.1f}x "
+        f"({warm.get('checks_per_cpu_s', 0) / max(paper.get('checks_per_cpu_s') or 1, 1):.1f}x per CPU-second) "
+        "with the problems prepared. "
         "\"warm problems\" is the GRPO situation: the 36 problems already prepared (sample points, integrand "
         "values), each answer still parsed from scratch. The pool row includes IPC and the hard time limit; "
         f"its worker took {results['pool_startup_s']} s to start (imports; one idle spare is kept so a killed "
         "worker is replaced at once).",
         "",
-        "How the default check decides: the answer's derivative (forward-mode, over numpy complex arrays) must "
-        "equal the integrand to a relative 1e-6 at every sample point where both the answer and the integrand "
-        "are real (48 points over several scales, both signs, fixed per problem); the derivative must be real "
-        "on most of the integrand's real points and the answer itself on at least 10% of them; a disagreement "
-        "rejects only if it is numerically stable (same at a perturbed point, no cancelling sums), otherwise "
-        "the point is recomputed in mpmath at 30 and 60 digits.",
+        "How the default check decides: on every interval of the sample window where the integrand is real and "
+        "continuous, the answer must be continuous with derivative equal to the integrand; it may be complex "
+        "(SymPy's `log(sin(x) - 1)` forms) with an imaginary part constant on each interval. The derivative "
+        "(forward-mode, over numpy complex arrays) must match at every sample point where the integrand is real "
+        "(48 points over several scales and both signs, plus 4 far out, fixed per problem) to a relative 1e-13; "
+        "between neighbouring points joined by such an interval, `F(b) - F(a)` must equal the integral "
+        "(Gauss-Legendre, computed once per problem), which catches jumps and poles between points; `C` gets "
+        "three values and may only shift the answer. A disagreement rejects at once only if it is large, "
+        "smooth (the same at a perturbed point) and free of cancellation; otherwise the point is recomputed in "
+        "mpmath with enough digits for the cancellation measured there, and must persist at twice the digits.",
         "",
         "Errors per kind of labelled check:",
         "",
@@ -254,6 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--no-write", action="store_true", help="print only; do not write JSON or docs")
     ap.add_argument("--no-coverage", action="store_true", help="skip the verifier-coverage pass over all problem sets")
+    ap.add_argument("--repeat", type=int, default=5, help="interleaved rounds of the fast methods; each keeps its best")
     args = ap.parse_args(argv)
 
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -262,10 +293,16 @@ def main(argv: list[str] | None = None) -> int:
     import ladder_integration.verify.checker  # noqa: F401  (imports outside the timings)
     from ladder_integration.verify import VerifierConfig, verify_in_process
 
-    verify_in_process("integrate(x, x)", "<ANSWER>x**2/2</ANSWER>", VerifierConfig())
+    from ladder_integration.verify.checker import warm_up
 
-    runs = [run_in_process(items, "derivative"), run_in_process(items, "derivative", warm=True)]
-    runs += [run_in_process(items, m) for m in METHODS[1:]]
+    warm_up()  # what each worker does at start (imports, SymPy's lazy modules)
+
+    # The fast methods run --repeat times, interleaved, and each keeps its fastest round
+    # (least CPU time): on a shared machine that is the run least disturbed by others.
+    rounds = [[run_in_process(items, "derivative"), run_in_process(items, "derivative", warm=True),
+               run_in_process(items, "paper")] for _ in range(max(1, args.repeat))]
+    runs = [min((r[k] for r in rounds), key=lambda run: run["cpu_s"]) for k in range(3)]
+    runs.append(run_in_process(items, "simplify"))
     pool = run_pool(items, workers=1)
     runs.append(pool)
     coverage = parse_coverage()
@@ -273,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
         "python": platform.python_version(),
         "pinning": pinning,
+        "repeat": max(1, args.repeat),
         "load_average": round(load, 1),
         "limit_s": LIMIT_S,
         "runs": runs,

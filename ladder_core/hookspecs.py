@@ -8,11 +8,13 @@ through the ``ladder`` entry-point group::
     mydomain = "ladder_mydomain.plugin"
 
 Contribution hooks return lists of typed records (``DomainSpec``,
-``VariantGeneratorSpec``, ``RewardSpec``, ``EmbeddedModel``); the plugin manager
+``VariantGeneratorSpec``, ``RewardSpec``, ``EmbeddedModel``, defined in
+:mod:`ladder_core.records`); the plugin manager
 collects them from every plugin and rejects duplicate names with an error that
 names both plugins. Observer hooks return nothing and are called for every
-plugin; they let research forks log, checkpoint or intervene without touching
-the core.
+plugin with typed payloads (:mod:`ladder_core.observers`,
+:mod:`ladder_core.artifacts`); they let research forks log, checkpoint or
+intervene without touching the core.
 
 This module imports nothing heavy: loading plugins must stay cheap so that
 ``ladder --help`` answers at once.
@@ -20,15 +22,10 @@ This module imports nothing heavy: loading plugins must stay cheap so that
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pluggy
-
-if TYPE_CHECKING:
-    from ladder_core.domain import Domain, DomainContext, RewardFunction, VariantGenerator
 
 PROJECT_NAME = "ladder"
 hookspec = pluggy.HookspecMarker(PROJECT_NAME)
@@ -36,101 +33,19 @@ hookimpl = pluggy.HookimplMarker(PROJECT_NAME)
 
 
 # --------------------------------------------------------------------------- records
-@dataclass(frozen=True)
-class DomainSpec:
-    """A domain a plugin offers.
+# The records live in their own stdlib-only modules; they are re-exported here because
+# plugins import them from ``ladder_core.hookspecs`` next to ``hookimpl``.
+from ladder_core.artifacts import TtrlProblemResult  # noqa: E402
+from ladder_core.observers import RunReport, TrainStepInfo  # noqa: E402
+from ladder_core.records import DomainSpec, EmbeddedModel, RewardSpec, TreeNode, VariantGeneratorSpec  # noqa: E402
 
-    ``config`` is the Hydra config node registered as ``domain/<name>`` (a
-    dataclass instance or a plain mapping; it must have a ``name`` field equal
-    to ``name``). ``factory(domain_cfg, context)`` builds the
-    :class:`~ladder_core.domain.Domain` object; it is called only when a run
-    needs the domain, so it may import heavy libraries.
-    """
+#: The ``ladder_ttrl_problem_end`` payload under its older name.
+TTRLProblemResult = TtrlProblemResult
 
-    name: str
-    config: Any
-    factory: Callable[[Any, DomainContext], Domain]
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class VariantGeneratorSpec:
-    """A variant generator a plugin offers (selected by ``variants.generators``).
-
-    ``domains`` restricts it to some domains (empty = any domain).
-    ``factory(domain, run_cfg)`` returns a
-    :class:`~ladder_core.domain.VariantGenerator`; ``run_cfg`` is the whole
-    composed run config: read the core's knobs typed, with their defaults, as
-    ``VariantsConfig.of(run_cfg)`` / ``GeneratorConfig.of(run_cfg)``
-    (:mod:`ladder_core.schema`); your own knobs belong in your domain's node.
-    """
-
-    name: str
-    factory: Callable[[Domain, Any], VariantGenerator]
-    domains: tuple[str, ...] = ()
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class RewardSpec:
-    """An extra reward function (selected by ``reward.extra``; weight in ``reward.weights``).
-
-    ``factory(domain, reward_cfg)`` returns a TRL-compatible reward function.
-    """
-
-    name: str
-    factory: Callable[[Domain, Any], RewardFunction]
-    domains: tuple[str, ...] = ()
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class EmbeddedModel:
-    """A model shipped inside a package, usable as ``${ladder_embedded:<name>}`` in model configs.
-
-    ``domains`` names the domains it was trained for; a run of another domain
-    with it gets a warning (it runs, but its numbers mean little).
-    """
-
-    name: str
-    path: Path
-    description: str = ""
-    domains: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class TrainStepInfo:
-    """What observers learn after each optimisation step."""
-
-    stage: str  # "train" or "ttrl"
-    step: int
-    metrics: Mapping[str, float] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class TTRLProblemResult:
-    """Outcome of test-time RL on one test problem.
-
-    ``samples`` answers were drawn from the adapted model (``adapted_correct``
-    verified) and, as the control, from the same model before adaptation
-    (``control_correct``); ``*_greedy`` are the greedy answers' verdicts.
-    ``solved``/``control_solved`` apply the one "solved" rule
-    (:mod:`ladder_core.evaluation.solved`). ``trained_on_problem`` is false
-    under the authors' protocol (variants only).
-    """
-
-    problem_id: str
-    trained_on_problem: bool
-    variants: int
-    steps: int
-    samples: int
-    adapted_correct: int
-    adapted_greedy: bool | None
-    control_correct: int
-    control_greedy: bool | None
-    solved: bool
-    control_solved: bool
-    steps_to_solve: int | None = None
+__all__ = [
+    "DomainSpec", "EmbeddedModel", "RewardSpec", "RunReport", "TTRLProblemResult", "TrainStepInfo", "TreeNode",
+    "TtrlProblemResult", "VariantGeneratorSpec", "hookimpl", "hookspec",
+]
 
 
 # ----------------------------------------------------------------------- contribution
@@ -198,14 +113,18 @@ def ladder_run_start(cfg: Any, run_dir: Path) -> None:
 
 
 @hookspec
-def ladder_run_end(report: Mapping[str, Any], run_dir: Path) -> None:
-    """Called once after the report is written, with the machine-readable report. Returns nothing.
+def ladder_run_end(report: RunReport, run_dir: Path) -> None:
+    """Called once after the last stage (the report, when it runs), with every stage's summary record.
 
-    Example::
+    ``report`` is a :class:`~ladder_core.observers.RunReport`: ``baseline``,
+    ``variants``, ``train``, ``final`` (the trained model's evaluation) and
+    ``ttrl`` are the typed records of ``docs/run-directory.md`` (``None`` for
+    a stage that did not run). Returns nothing. Example::
 
         @hookimpl
         def ladder_run_end(report, run_dir):
-            print("final pass@1", report["final"]["pass@1"])
+            if report.final is not None:
+                print("final pass@1", report.final.pass_at(1))
     """
 
 
@@ -213,19 +132,23 @@ def ladder_run_end(report: Mapping[str, Any], run_dir: Path) -> None:
 def ladder_train_step_end(info: TrainStepInfo) -> None:
     """Called after every optimisation step of training and of TTRL. Returns nothing.
 
-    Example::
+    ``info`` is a :class:`~ladder_core.observers.TrainStepInfo`: ``stage``
+    (``train``/``ttrl``), ``step``, ``log`` (the step's ``log.jsonl`` record,
+    :class:`~ladder_core.artifacts.TrainStep`), ``run_dir`` and, in TTRL,
+    ``problem_id`` (the test problem being adapted to). Example::
 
         @hookimpl
         def ladder_train_step_end(info):
-            if info.step % 10 == 0: print(info.stage, info.step, info.metrics.get("reward"))
+            if info.step % 10 == 0: print(info.stage, info.problem_id, info.step, info.log.reward)
     """
 
 
 @hookspec
-def ladder_tree_grew(root_id: str, nodes: list[Any]) -> None:
-    """Called when accepted variant nodes (``VariantNode`` records) are added to a root's tree.
+def ladder_tree_grew(root_id: str, nodes: list[TreeNode], run_dir: Path | None) -> None:
+    """Called when accepted variant nodes (:class:`~ladder_core.records.TreeNode` records) join a root's tree.
 
-    Example::
+    ``run_dir`` is the run directory (``None`` for trees built outside a
+    pipeline run); in TTRL, ``root_id`` is the test problem. Example::
 
         @hookimpl
         def ladder_tree_grew(root_id, nodes):
@@ -234,10 +157,12 @@ def ladder_tree_grew(root_id: str, nodes: list[Any]) -> None:
 
 
 @hookspec
-def ladder_ttrl_problem_end(result: TTRLProblemResult) -> None:
+def ladder_ttrl_problem_end(result: TtrlProblemResult, run_dir: Path | None) -> None:
     """Called when test-time RL on one test problem ends (before the weights are restored).
 
-    Example::
+    ``result`` is the line written to ``ttrl/results.jsonl``
+    (:class:`~ladder_core.artifacts.TtrlProblemResult`, with the
+    ``problem_id``); ``run_dir`` the run directory. Example::
 
         @hookimpl
         def ladder_ttrl_problem_end(result):

@@ -66,7 +66,7 @@ def load_policy(model_cfg: Any, device: str | None = None) -> tuple[Any, Any]:
 
 
 def lora_config(model_cfg: Any) -> Any | None:
-    """A peft ``LoraConfig`` from ``model.lora`` (null = full fine-tuning)."""
+    """A peft ``LoraConfig`` from ``model.lora`` (empty or null = full fine-tuning)."""
     lora = model_cfg.get("lora")
     if not lora:
         return None

@@ -11,11 +11,23 @@ Environment switches (handy in tests and when debugging a research fork):
     Do not load entry points; only built-ins and explicitly registered plugins.
 ``LADDER_TRACE_HOOKS=1``
     Print every hook call and its result to stderr.
+``LADDER_PLUGINS=pkg.module[:attr],...``
+    Also register these modules (or module attributes, a class is instantiated)
+    as plugins, without installing them: e.g.
+    ``LADDER_PLUGINS=ladder_core.testing.faulty_domain`` adds the fault-injecting
+    test domain. A name that does not import is an error naming it.
+
+Observer hooks are isolated: each implementation runs under the core's
+deadline (``plugin_deadlines.observer_s``); one that raises or overruns is
+logged once per plugin and hook, counted in :data:`ladder_core.deadlines.FAULTS`
+(``observer.<hook>.<plugin>.raised|timeout``), and the run goes on.
 """
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
+import logging
 import os
 import sys
 import warnings
@@ -26,18 +38,17 @@ from typing import Any
 import pluggy
 
 from ladder_core import hookspecs
-from ladder_core.hookspecs import (
-    DomainSpec,
-    EmbeddedModel,
-    RewardSpec,
-    TrainStepInfo,
-    TTRLProblemResult,
-    VariantGeneratorSpec,
-)
+from ladder_core.artifacts import TtrlProblemResult
+from ladder_core.deadlines import FAULTS, PluginDeadlines, call_with_deadline
+from ladder_core.observers import RunReport, TrainStepInfo
+from ladder_core.records import DomainSpec, EmbeddedModel, RewardSpec, TreeNode, VariantGeneratorSpec
 
 ENTRY_POINT_GROUP = "ladder"
 DISABLE_AUTOLOAD_ENV = "LADDER_DISABLE_PLUGIN_AUTOLOAD"
 TRACE_ENV = "LADDER_TRACE_HOOKS"
+PLUGINS_ENV = "LADDER_PLUGINS"
+
+log = logging.getLogger(__name__)
 
 
 class PluginError(RuntimeError):
@@ -68,7 +79,7 @@ def create_plugin_manager(*, autoload: bool | None = None, extra_plugins: Iterab
         autoload = not _truthy(os.environ.get(DISABLE_AUTOLOAD_ENV))
     if autoload:
         _load_entry_points(pm)
-    for plugin in extra_plugins:
+    for plugin in [*_env_plugins(), *extra_plugins]:
         pm.register(plugin)
     try:
         pm.check_pending()
@@ -78,6 +89,21 @@ def create_plugin_manager(*, autoload: bool | None = None, extra_plugins: Iterab
         pm.trace.root.setwriter(sys.stderr.write)
         pm.enable_tracing()
     return pm
+
+
+def _env_plugins() -> list[Any]:
+    """Plugins named in ``LADDER_PLUGINS`` (``module`` or ``module:attr``; a class is instantiated)."""
+    plugins = []
+    for spec in filter(None, (s.strip() for s in os.environ.get(PLUGINS_ENV, "").split(","))):
+        module_name, _, attr = spec.partition(":")
+        try:
+            obj: Any = importlib.import_module(module_name)
+            for part in filter(None, attr.split(".")):
+                obj = getattr(obj, part)
+        except (ImportError, AttributeError) as exc:
+            raise PluginError(f"{PLUGINS_ENV}: cannot load plugin {spec!r}: {type(exc).__name__}: {exc}") from exc
+        plugins.append(obj() if isinstance(obj, type) else obj)
+    return plugins
 
 
 def hook_names() -> list[str]:
@@ -114,8 +140,13 @@ class PluginHost:
     duplicate name can be reported with both plugins that claimed it.
     """
 
-    def __init__(self, pm: pluggy.PluginManager | None = None) -> None:
+    def __init__(self, pm: pluggy.PluginManager | None = None,
+                 deadlines: PluginDeadlines | None = None) -> None:
         self.pm = pm if pm is not None else create_plugin_manager()
+        #: The run directory of the pipeline run in progress (set by :meth:`run_start`), passed to observers.
+        self.run_dir: Path | None = None
+        self.deadlines = deadlines or PluginDeadlines()
+        self._reported: set[tuple[str, str]] = set()
 
     # ------------------------------------------------------------ contributions
     def _collect(self, hook_name: str, kind: str) -> dict[str, tuple[Any, str]]:
@@ -157,20 +188,47 @@ class PluginHost:
         return specs[name]
 
     # --------------------------------------------------------------- observers
-    def run_start(self, cfg: Any, run_dir: Path) -> None:
-        self.pm.hook.ladder_run_start(cfg=cfg, run_dir=run_dir)
+    def _notify(self, hook_name: str, **kwargs: Any) -> None:
+        """Call every implementation of an observer hook, each isolated (see module docstring)."""
+        caller = getattr(self.pm.hook, hook_name)
+        impls = list(reversed(caller.get_hookimpls()))  # registration order
+        if any(impl.hookwrapper or impl.wrapper for impl in impls) or _truthy(os.environ.get(TRACE_ENV)):
+            # wrappers (and tracing) need pluggy's own call loop: isolate the hook call as a whole
+            calls = [(lambda: caller(**kwargs), "all plugins")]
+        else:
+            calls = [(_bind(impl.function, {n: kwargs[n] for n in impl.argnames if n in kwargs}), impl.plugin_name)
+                     for impl in impls]
+        for call, plugin_name in calls:
+            outcome = call_with_deadline(call, timeout_s=self.deadlines.observer_s, name=f"{plugin_name}.{hook_name}")
+            if outcome.ok:
+                continue
+            FAULTS.add(f"observer.{hook_name}.{plugin_name}.{outcome.status}")
+            key = (plugin_name, hook_name)
+            if key not in self._reported:
+                self._reported.add(key)
+                log.warning("plugin %r: observer %s failed (%s); the run goes on (further failures are only "
+                            "counted)", plugin_name, hook_name, outcome.error)
 
-    def run_end(self, report: dict[str, Any], run_dir: Path) -> None:
-        self.pm.hook.ladder_run_end(report=report, run_dir=run_dir)
+    def run_start(self, cfg: Any, run_dir: Path) -> None:
+        self.run_dir = run_dir
+        self._notify("ladder_run_start", cfg=cfg, run_dir=run_dir)
+
+    def run_end(self, run_dir: Path) -> None:
+        """Tell observers the run ended, with every stage's summary record read back from ``run_dir``."""
+        self._notify("ladder_run_end", report=RunReport.read(run_dir), run_dir=run_dir)
 
     def train_step_end(self, info: TrainStepInfo) -> None:
-        self.pm.hook.ladder_train_step_end(info=info)
+        self._notify("ladder_train_step_end", info=info)
 
-    def tree_grew(self, root_id: str, nodes: list[Any]) -> None:
-        self.pm.hook.ladder_tree_grew(root_id=root_id, nodes=nodes)
+    def tree_grew(self, root_id: str, nodes: list[TreeNode]) -> None:
+        self._notify("ladder_tree_grew", root_id=root_id, nodes=nodes, run_dir=self.run_dir)
 
-    def ttrl_problem_end(self, result: TTRLProblemResult) -> None:
-        self.pm.hook.ladder_ttrl_problem_end(result=result)
+    def ttrl_problem_end(self, result: TtrlProblemResult) -> None:
+        self._notify("ladder_ttrl_problem_end", result=result, run_dir=self.run_dir)
+
+
+def _bind(function: Any, args: dict[str, Any]) -> Any:
+    return lambda: function(**args)
 
 
 _default_host: PluginHost | None = None

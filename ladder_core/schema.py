@@ -145,6 +145,26 @@ class RewardConfig(Section):
 
 
 @dataclass
+class PluginDeadlinesConfig(Section):
+    """Seconds each plugin call may take during a run (``ladder_core.deadlines``).
+
+    The core runs the call in a thread it abandons past the deadline, counts it and
+    goes on. The defaults suit the integration domain, whose own killable workers
+    bound each check at 2 s, so these fire only when a plugin breaks its contract.
+    """
+
+    KEY: ClassVar[str] = "plugin_deadlines"
+    verify_batch_s: float = knob(120.0, "One verify_batch call (a whole reward batch); also the budget of its "
+                                        "per-item fallback.", gt=0)
+    verify_s: float = knob(10.0, "One verify call (the per-item fallback) and a batch's answer-format checks.", gt=0)
+    reward_s: float = knob(60.0, "One call of an extra reward function (a whole batch).", gt=0)
+    propose_s: float = knob(900.0, "One variant generator propose call (an LLM may generate for minutes).", gt=0)
+    validate_s: float = knob(10.0, "One validate_variant, canonical_form or reference_solvable call "
+                                   "(the last: plus its own limit).", gt=0)
+    observer_s: float = knob(30.0, "One observer hook implementation.", gt=0)
+
+
+@dataclass
 class TTRLConfig(Section):
     """Test-time RL on each test problem the trained model still fails (weights restored after each)."""
 
@@ -212,6 +232,9 @@ class TrainerConfig(Section):
     per_device_batch_size: int = knob(16, "Completions per forward/backward pass on one device.", ge=1)
     num_iterations: int = knob(1, "GRPO iterations per generated batch.", ge=1)
     mask_truncated_completions: bool = knob(False, "Leave truncated completions out of the loss.")
+    process_group_timeout_s: int = knob(7200, "Seconds a rank may wait in a collective under `accelerate launch` "
+                                        "(the others wait while the main rank runs baseline, variants, evaluation).",
+                                        ge=1)
 
 
 @dataclass
@@ -230,7 +253,9 @@ class ModelConfig(Section):
                                                  "training (null = no limit).", ge=1)
     max_completion_length: int = knob(1024, "Longest completion, in tokens (training and evaluation).", ge=1)
     attn_implementation: Optional[str] = knob("sdpa", "transformers attention implementation (null = default).")
-    lora: Optional[Dict[str, Any]] = knob(None, "peft LoraConfig fields for LoRA; null = full fine-tuning.")
+    # {} rather than null: OmegaConf cannot merge a command-line dict into a None Optional[Dict] node.
+    lora: Dict[str, Any] = knob({}, "peft LoraConfig fields (r, alpha, dropout, target_modules) for LoRA; "
+                                    "{} = full fine-tuning.")
 
 
 @dataclass
@@ -265,6 +290,7 @@ class LadderConfig:
     evaluation: EvaluationConfig = field(default_factory=EvaluationConfig)
     variants: VariantsConfig = field(default_factory=VariantsConfig)
     reward: RewardConfig = field(default_factory=RewardConfig)
+    plugin_deadlines: PluginDeadlinesConfig = field(default_factory=PluginDeadlinesConfig)
     curriculum: CurriculumConfig = field(default_factory=CurriculumConfig)
     ttrl: TTRLConfig = field(default_factory=TTRLConfig)
     decontamination: DecontaminationConfig = field(default_factory=DecontaminationConfig)
@@ -277,8 +303,8 @@ class LadderConfig:
 #: The sections of :class:`LadderConfig` with their classes, in documentation order.
 SECTIONS: dict[str, type] = {
     "pipeline": PipelineConfig, "evaluation": EvaluationConfig, "variants": VariantsConfig,
-    "reward": RewardConfig, "curriculum": CurriculumConfig, "ttrl": TTRLConfig,
-    "decontamination": DecontaminationConfig, "report": ReportConfig,
+    "reward": RewardConfig, "plugin_deadlines": PluginDeadlinesConfig, "curriculum": CurriculumConfig,
+    "ttrl": TTRLConfig, "decontamination": DecontaminationConfig, "report": ReportConfig,
     "trainer": TrainerConfig, "model": ModelConfig, "generator": GeneratorConfig,
 }
 

@@ -67,7 +67,7 @@ def test_nodes_from_records_reads_objects_and_mappings():
         id, parent_id, depth, root_id, text = "v1", "r", 1, "r", "integrate(x, x)"
 
     nodes = nodes_from_records([{"id": "r", "parent_id": None, "depth": 0, "root_id": "r", "text": "t"}, Rec()])
-    assert nodes == [CurriculumNode("r", None, 0, "r"), CurriculumNode("v1", "r", 1, "r")]
+    assert nodes == [CurriculumNode("r", None, 0, "r", "t"), CurriculumNode("v1", "r", 1, "r", "integrate(x, x)")]
 
 
 def test_start_explores_roots_not_the_whole_tree():

@@ -180,3 +180,83 @@ def test_with_the_real_sampler_replacements_avoid_the_batch_and_feed_estimates()
     result = plan.finish()
     assert len(result.keep) == 3 and dyn.stats.replaced == 3
     assert dyn.replacement_budget == cfg.replacement_budget
+
+
+def test_total_rewards_weights_functions_and_fills_unscorable_with_the_group_mean():
+    from ladder_core.difficulty import total_rewards
+
+    nan = float("nan")
+    rows = [[1.0, 0.5], [0.0, 0.5], [nan, 1.0], [nan, nan]]
+    assert total_rewards(rows, [1.0, 2.0], 2) == [2.0, 1.0, 2.0, 2.0]
+    with pytest.raises(ValueError, match="weights"):
+        total_rewards([[1.0]], [1.0, 1.0], 1)
+
+
+def test_zero_variance_is_judged_on_the_weighted_total_not_the_domain_reward():
+    from ladder_core.difficulty import total_rewards
+
+    # domain reward all wrong, but an extra reward function differs: the group has an advantage
+    per_func = [[0.0, 0.2], [0.0, 0.9]]
+    assert zero_variance_groups([r[0] for r in per_func], 2) == [0]
+    assert zero_variance_groups(total_rewards(per_func, [1.0, 1.0], 2), 2) == []
+
+
+def test_sharded_batches_fill_slots_on_their_own_rank_and_ask_equal_counts():
+    """Two ranks, as every rank sees the gathered batch: decisions and requests are identical and rank-local."""
+    def run():
+        cur = ScriptedCurriculum()
+        dyn = DynamicSampler(cur, group_size=2, replacement_budget=2)
+        plan = dyn.new_batch(shards=2)
+        # rank 0 owns a, b; rank 1 owns c, d. Rank 0 has two dead slots, rank 1 one.
+        plan.observe(["a", "b", "c", "d"], ALL_WRONG + ALL_RIGHT + MIXED + ALL_WRONG)
+        first = plan.next_prompts()
+        assert first == ["n1", "n2", "n3", "n4"]  # two per rank: rank 0 gets n1, n2; rank 1 gets n3, n4
+        # n1 (rank 0) informative, n2 dead; n3 (rank 1) dead, n4 informative
+        plan.observe(first, MIXED + ALL_WRONG + ALL_WRONG + MIXED)
+        second = plan.next_prompts()
+        assert second == ["n5", "n6"]  # rank 0 still needs one, rank 1 none: one each
+        plan.observe(second, MIXED + MIXED)
+        assert plan.next_prompts() == []
+        return plan.finish(), dyn.stats
+
+    result, stats = run()
+    again, _ = run()
+    assert result == again
+    pairs = [(slot, ref.round, ref.index, ref.node_id) for slot, ref in result.assignments]
+    # slot 0 (a) <- n1 (round 1, index 0, rank 0); slot 1 (b) <- n5 (round 2, index 0, rank 0);
+    # slot 3 (d) <- n4 (round 1, index 3, rank 1). n6 (rank 1) is surplus, never moved to rank 0.
+    assert pairs == [(0, 1, 0, "n1"), (1, 2, 0, "n5"), (3, 1, 3, "n4")]
+    assert result.unfilled == ()
+    assert "n6" in {g.node_id for g in result.discarded}
+    assert (stats.replaced, stats.dropped_unreplaced, stats.extra_generations) == (3, 0, 12)
+
+
+def test_unsharded_multi_rank_batch_is_judged_but_not_replaced():
+    cur = ScriptedCurriculum()
+    dyn = DynamicSampler(cur, group_size=2, replacement_budget=2)
+    plan = dyn.new_batch(shards=1, replace=False)
+    plan.observe(["a", "b"], ALL_WRONG + MIXED)
+    assert plan.next_prompts() == [] and cur.requests == []
+    result = plan.finish()
+    assert result.unfilled == (0,) and dyn.stats.dropped_unreplaced == 1
+    with pytest.raises(ValueError, match="shards"):
+        dyn.new_batch(shards=2).observe(["a", "b", "c"], MIXED * 3)
+
+
+def test_recently_dead_nodes_are_not_drawn_as_replacements():
+    cur = ScriptedCurriculum()
+    dyn = DynamicSampler(cur, group_size=2, replacement_budget=1, dead_memory=1)
+    plan = dyn.new_batch()
+    plan.observe(["a", "b"], ALL_WRONG + MIXED)
+    plan.observe(plan.next_prompts(), ALL_RIGHT)  # n1 dead too
+    plan.finish()
+    plan = dyn.new_batch()
+    plan.observe(["c", "d"], ALL_WRONG + MIXED)
+    plan.next_prompts()
+    assert cur.requests[-1][1] == {"a", "n1", "c", "d"}  # batch ids plus last batch's dead nodes
+    plan.observe(["n2"], MIXED)
+    plan.finish()
+    plan = dyn.new_batch()
+    plan.observe(["e", "f"], MIXED + ALL_RIGHT)
+    plan.next_prompts()
+    assert cur.requests[-1][1] == {"c", "e", "f"}  # a and n1 are forgotten after dead_memory batches

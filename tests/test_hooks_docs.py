@@ -1,5 +1,6 @@
 """The hooks reference documents every hook with its exact signature (datasette's test_docs idea)."""
 
+import dataclasses
 import inspect
 import re
 from pathlib import Path
@@ -36,3 +37,20 @@ def test_every_hook_has_prefix_docstring_and_example():
         assert name.startswith("ladder_")
         assert "@hookimpl" in doc, f"{name} docstring lacks an example implementation"
         assert inspect.signature(fn).return_annotation is not inspect.Signature.empty
+
+
+def _records() -> list[type]:
+    from ladder_core import artifacts, observers, records
+
+    found = [records.DomainSpec, records.VariantGeneratorSpec, records.RewardSpec, records.EmbeddedModel,
+             records.TreeNode, observers.TrainStepInfo, observers.RunReport]
+    found += [c for c in vars(artifacts).values() if isinstance(c, type) and dataclasses.is_dataclass(c)
+              and "SCHEMA_VERSION" in c.__dict__ and c.__module__ == artifacts.__name__]
+    return found
+
+
+def test_every_record_is_listed_with_its_current_fields():
+    text = DOC.read_text()
+    for cls in _records():
+        fields = ", ".join(f.name for f in dataclasses.fields(cls))
+        assert f"`{cls.__name__}({fields})`" in text, f"{cls.__name__} missing or stale in {DOC.name}"

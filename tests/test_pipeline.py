@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
+from ladder_core.artifacts import TrainStep, TtrlProblemResult, read_jsonl
 from ladder_core.cli import run
+from ladder_core.hookspecs import hookimpl
 from ladder_core.pipeline.runner import StageError, run_pipeline
 from ladder_core.plugins import PluginHost, create_plugin_manager
 from ladder_core.testing.compose import compose_config
@@ -37,7 +39,32 @@ def model_dir(tmp_path_factory):
     return tiny_llama(tmp_path_factory.mktemp("model") / "tiny", hidden=32, layers=1)
 
 
-def test_full_pipeline_writes_every_artifact_and_report(tmp_path, host, model_dir):
+class Observer:
+    """Records what the observer hooks receive."""
+
+    def __init__(self):
+        self.steps, self.ends, self.trees, self.ttrl = [], [], [], []
+
+    @hookimpl
+    def ladder_train_step_end(self, info):
+        self.steps.append(info)
+
+    @hookimpl
+    def ladder_run_end(self, report, run_dir):
+        self.ends.append((report, run_dir))
+
+    @hookimpl
+    def ladder_tree_grew(self, root_id, run_dir):
+        self.trees.append((root_id, run_dir))
+
+    @hookimpl
+    def ladder_ttrl_problem_end(self, result, run_dir):
+        self.ttrl.append((result.problem_id, run_dir))
+
+
+def test_full_pipeline_writes_every_artifact_and_report(tmp_path, model_dir):
+    observer = Observer()
+    host = PluginHost(create_plugin_manager(autoload=False, extra_plugins=[ToyPlugin(), observer]))
     cfg = compose_config(host, [*SMALL, f"model.name_or_path={model_dir}"], run_dir=tmp_path)
     report = run(cfg, host)
     for stage in ("baseline", "variants", "train", "evaluate", "ttrl", "report"):
@@ -55,6 +82,18 @@ def test_full_pipeline_writes_every_artifact_and_report(tmp_path, host, model_di
     results = [json.loads(x) for x in (tmp_path / "baseline" / "results.jsonl").read_text().splitlines()]
     assert len(results) == 6 and all(len(r["completions"]) == 2 for r in results)
     assert report["domain"] == "toy"
+    # observers get typed payloads with the run directory (and, in TTRL, the problem)
+    train_steps = [i for i in observer.steps if i.stage == "train"]
+    assert [i.step for i in train_steps] == [1, 2, 3, 4]
+    assert all(i.run_dir == tmp_path.resolve() and i.problem_id is None for i in train_steps)
+    assert [i.log for i in train_steps] == read_jsonl(tmp_path / "train" / "log.jsonl", TrainStep)
+    ttrl_ids = {r.problem_id for r in read_jsonl(tmp_path / "ttrl" / "results.jsonl", TtrlProblemResult)}
+    assert {i.problem_id for i in observer.steps if i.stage == "ttrl"} == ttrl_ids
+    assert {pid for pid, _ in observer.ttrl} == ttrl_ids and observer.trees
+    assert {d for _, d in observer.trees + observer.ttrl} == {tmp_path.resolve()}
+    (end, end_dir), = observer.ends
+    assert end_dir == tmp_path.resolve() and end.train.steps == 4 and end.final.pass_at(1) is not None
+    assert end.report_json == tmp_path.resolve() / "report.json" and end.problems == ()
 
 
 def test_unknown_stage_lists_valid_ones(tmp_path, host, model_dir, capsys):

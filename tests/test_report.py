@@ -11,6 +11,22 @@ from typing import Any
 
 import pytest
 
+from ladder_core.artifacts import (
+    EvalProblemResult,
+    EvalSummary,
+    GeneratorTotals,
+    StageDone,
+    StageTimings,
+    TrainStep,
+    TrainSummary,
+    TreeNode,
+    TtrlProblemResult,
+    TtrlSummary,
+    VariantsStats,
+    from_dict,
+    write_json,
+    write_jsonl,
+)
 from ladder_core.report import build_report, collect_run, pass_at_k, ttrl_accuracy
 from ladder_core.report.plots import PLOTS
 
@@ -71,55 +87,50 @@ def _write_json(path: Path, data: Any) -> None:
     path.write_text(json.dumps(data), encoding="utf-8")
 
 
-def _write_jsonl(path: Path, rows: list[dict[str, Any]]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
-
-
 def _write_eval(run_dir: Path, stage: str, correct: list[int], greedy: list[bool], seconds: float) -> None:
     rows = []
     for pid, c, g in zip(IDS, correct, greedy):
         statuses = ["correct"] * c + ["incorrect"] * (SAMPLES - c - 1) + (["unparseable"] if c < SAMPLES else [])
-        rows.append({"problem_id": pid, "problem": f"integrate(x**{pid[-1]}, x)",
-                     "completions": [f"<ANSWER>x</ANSWER> {i}" for i in range(SAMPLES)], "statuses": statuses,
-                     "n": SAMPLES, "n_correct": c, "greedy_completion": "<ANSWER>x</ANSWER>", "greedy_correct": g})
-    _write_jsonl(run_dir / stage / "results.jsonl", rows)
-    _write_json(run_dir / stage / "summary.json", {
-        "problem_set": "tiny_hard_test", "n_problems": len(IDS), "samples": SAMPLES, "temperature": 1.0,
-        "pass_at_k": {str(k): _mean_pass(correct, k) for k in KS},
-        "greedy_accuracy": sum(greedy) / len(greedy), "seconds": seconds})
-    _write_json(run_dir / stage / "DONE.json", {"stage": stage})
+        rows.append(EvalProblemResult(
+            problem_id=pid, problem=f"integrate(x**{pid[-1]}, x)",
+            completions=[f"<ANSWER>x</ANSWER> {i}" for i in range(SAMPLES)], statuses=statuses, n=SAMPLES,
+            n_correct=c, greedy_completion="<ANSWER>x</ANSWER>", greedy_correct=g))
+    write_jsonl(run_dir / stage / "results.jsonl", rows)
+    write_json(run_dir / stage / "summary.json", EvalSummary(
+        problem_set="tiny_hard_test", n_problems=len(IDS), samples=SAMPLES, temperature=1.0,
+        pass_at_k={str(k): _mean_pass(correct, k) for k in KS}, greedy_accuracy=sum(greedy) / len(greedy),
+        solved_any_sample=sum(c > 0 for c in correct), seconds=seconds))
+    write_json(run_dir / stage / "DONE.json", StageDone(seconds=1.0))
 
 
 def _write_variants(run_dir: Path) -> None:
     nodes = []
     for r in range(2):
         root = f"train-{r}"
-        nodes.append({"id": root, "root_id": root, "parent_id": None, "depth": 0, "text": "integrate(x*sin(x), x)",
-                      "canonical": "x*sin(x)", "transformations": [], "persona": "", "temperature": None,
-                      "generator": ""})
+        nodes.append(TreeNode(id=root, root_id=root, parent_id=None, depth=0, text="integrate(x*sin(x), x)",
+                              canonical="x*sin(x)"))
         for i in range(3):
             child = f"{root}-{i}"
-            nodes.append({"id": child, "root_id": root, "parent_id": root, "depth": 1, "text": "integrate(sin(x), x)",
-                          "canonical": f"sin(x)+{i}", "transformations": ["drop a term"], "persona": "Euler",
-                          "temperature": 1.0, "generator": "programmatic"})
+            nodes.append(TreeNode(id=child, root_id=root, parent_id=root, depth=1, text="integrate(sin(x), x)",
+                                  canonical=f"sin(x)+{i}", transformations=("drop a term",), persona="Euler",
+                                  temperature=1.0, generator="programmatic"))
             for j in range(5 if i < 2 else 0):
-                nodes.append({"id": f"{child}-{j}", "root_id": root, "parent_id": child, "depth": 2,
-                              "text": "integrate(x, x)", "canonical": f"x+{i}{j}",
-                              "transformations": ["reduce an exponent"], "persona": "", "temperature": 0.8,
-                              "generator": "programmatic"})
-    _write_jsonl(run_dir / "variants" / "nodes.jsonl", nodes)
-    # the shape of ladder_core.variants.stats.summarize(): duplicates are rejection reasons
-    _write_json(run_dir / "variants" / "stats.json", {
-        "roots": 2, "variants": 26, "variants_per_root": {"min": 13, "max": 13, "mean": 13.0}, "complete_roots": 0,
-        "nodes_per_depth": {"0": 2, "1": 6, "2": 20}, "proposed": 50, "accepted": 26, "acceptance_rate": 0.52,
-        "rejections": {"duplicate_canonical": 4, "duplicate_exact": 6, "not_easier": 4, "too_long": 2,
-                       "unparseable": 8},
-        "per_generator": {"programmatic": {"proposed": 50, "accepted": 26, "acceptance_rate": 0.52}},
-        "rounds_run": 3, "seconds": 29.5, "resumed": False, "new_nodes": 26})
+                nodes.append(TreeNode(id=f"{child}-{j}", root_id=root, parent_id=child, depth=2,
+                                      text="integrate(x, x)", canonical=f"x+{i}{j}",
+                                      transformations=("reduce an exponent",), temperature=0.8,
+                                      generator="programmatic"))
+    write_jsonl(run_dir / "variants" / "nodes.jsonl", nodes)
+    # duplicates are rejection reasons
+    write_json(run_dir / "variants" / "stats.json", VariantsStats(
+        roots=2, variants=26, variants_per_root={"min": 13, "max": 13, "mean": 13.0}, complete_roots=0,
+        nodes_per_depth={"0": 2, "1": 6, "2": 20}, proposed=50, accepted=26, acceptance_rate=0.52,
+        rejections={"duplicate_canonical": 4, "duplicate_exact": 6, "not_easier": 4, "too_long": 2,
+                    "unparseable": 8},
+        per_generator={"programmatic": GeneratorTotals(proposed=50, accepted=26, acceptance_rate=0.52)},
+        rounds_run=3, seconds=29.5, resumed=False, new_nodes=26))
     (run_dir / "variants" / "tree_train-0.html").write_text("<html>tree</html>", encoding="utf-8")
     (run_dir / "variants" / "tree_train-1.html").write_text("<html>tree</html>", encoding="utf-8")
-    _write_json(run_dir / "variants" / "DONE.json", {"stage": "variants"})
+    write_json(run_dir / "variants" / "DONE.json", StageDone(seconds=1.0))
 
 
 def _write_train(run_dir: Path, steps: int = 40) -> None:
@@ -128,27 +139,29 @@ def _write_train(run_dir: Path, steps: int = 40) -> None:
         depth_reward = {"1": min(1.05, 0.2 + 0.02 * s), "2": min(1.05, 0.5 + 0.015 * s)}
         if s % 3 == 0:  # roots are only probed now and then
             depth_reward["0"] = min(1.05, 0.01 * s)
-        rows.append({"step": s, "reward": sum(depth_reward.values()) / len(depth_reward), "reward_std": 0.3,
-                     "frac_zero_std": 0.1, "depth_reward": depth_reward,
-                     "depth_success": {"0": 0.01 * s, "1": min(1.0, 0.2 + 0.015 * s), "2": min(1.0, 0.5 + 0.01 * s)},
-                     "roots_mastered": s // 20,
-                     "dynamic": {"zero_std_groups": s // 2, "replaced": s // 3, "dropped": s // 8}, "seconds": 7.5})
-    _write_jsonl(run_dir / "train" / "log.jsonl", rows)
-    _write_json(run_dir / "train" / "summary.json", {
-        "steps": steps, "seconds": 300.0, "reward_first": rows[0]["reward"], "reward_last": rows[-1]["reward"],
-        "dynamic_sampling": {"zero_std_groups": 20, "replaced": 13, "dropped": 5},
-        "reward_failures": {"timeout": 2, "error": 1}, "final_depth_success": {"0": 0.4, "1": 0.8, "2": 0.9}})
+        rows.append(TrainStep(step=s, reward=sum(depth_reward.values()) / len(depth_reward), reward_std=0.3,
+                              frac_zero_std=0.1, depth_reward=depth_reward,
+                              depth_success={"0": 0.01 * s, "1": min(1.0, 0.2 + 0.015 * s),
+                                             "2": min(1.0, 0.5 + 0.01 * s)},
+                              roots_mastered=s // 20,
+                              dynamic={"zero_std_groups": s // 2, "replaced": s // 3, "dropped": s // 8},
+                              seconds=7.5))
+    write_jsonl(run_dir / "train" / "log.jsonl", rows)
+    write_json(run_dir / "train" / "summary.json", TrainSummary(
+        steps=steps, seconds=300.0, reward_first=rows[0].reward, reward_last=rows[-1].reward,
+        dynamic_sampling={"zero_std_groups": 20, "replaced": 13, "dropped": 5},
+        reward_failures={"timeout": 2, "error": 1}, reward_checks=3200, final_depth_success={"0": 0.4, "1": 0.8, "2": 0.9}))
     (run_dir / "train" / "final").mkdir()
     (run_dir / "train" / "final" / "config.json").write_text("{}", encoding="utf-8")
-    _write_json(run_dir / "train" / "DONE.json", {"stage": "train"})
+    write_json(run_dir / "train" / "DONE.json", StageDone(seconds=1.0))
 
 
 def _write_ttrl(run_dir: Path) -> None:
-    _write_jsonl(run_dir / "ttrl" / "results.jsonl", TTRL_ROWS)
-    _write_json(run_dir / "ttrl" / "summary.json", {
-        "protocol": "variants_only", "trained_on_problem": False, "reset_weights": True, "attempted": 4,
-        "solved": 2, "control_solved": 0, "skipped_already_solved": 6, "eval_samples": 8, "seconds": 80.0})
-    _write_json(run_dir / "ttrl" / "DONE.json", {"stage": "ttrl"})
+    write_jsonl(run_dir / "ttrl" / "results.jsonl", [from_dict(TtrlProblemResult, row) for row in TTRL_ROWS])
+    write_json(run_dir / "ttrl" / "summary.json", TtrlSummary(
+        protocol="variants_only", trained_on_problem=False, reset_weights=True, start_stage="evaluate", attempted=4,
+        solved=2, control_solved=0, skipped_already_solved=6, eval_samples=8, seconds=80.0))
+    write_json(run_dir / "ttrl" / "DONE.json", StageDone(seconds=1.0))
 
 
 def make_run_dir(root: Path, stages: tuple[str, ...] = ("baseline", "variants", "train", "evaluate", "ttrl")) -> Path:
@@ -166,7 +179,7 @@ def make_run_dir(root: Path, stages: tuple[str, ...] = ("baseline", "variants", 
         _write_eval(run_dir, "evaluate", TRAINED_CORRECT, TRAINED_GREEDY, 13.5)
     if "ttrl" in stages:
         _write_ttrl(run_dir)
-    _write_json(run_dir / "timings.json", {s: TIMINGS[s] for s in stages})
+    write_json(run_dir / "timings.json", StageTimings({s: TIMINGS[s] for s in stages}))
     return run_dir
 
 
@@ -333,7 +346,7 @@ def test_partial_run_baseline_only(tmp_path: Path) -> None:
 
 def test_interrupted_stage_is_reported_as_started(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path, stages=("baseline",))
-    _write_jsonl(run_dir / "train" / "log.jsonl", [{"step": 1, "reward": 0.1, "depth_reward": {"1": 0.1}}])
+    write_jsonl(run_dir / "train" / "log.jsonl", [TrainStep(step=1, reward=0.1, depth_reward={"1": 0.1})])
     r = build_report(run_dir, {"pipeline": {"stages": ["baseline", "train", "report"]}})
     assert r["stage_status"]["train"] == "partial" and "train" in r["stages_missing"]
     assert r["training"]["steps"] == 1 and r["training"]["reward_last"] == pytest.approx(0.1)
@@ -344,15 +357,20 @@ def test_malformed_artifacts_become_warnings(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
     (run_dir / "evaluate" / "summary.json").write_text("{not json", encoding="utf-8")
     with (run_dir / "train" / "log.jsonl").open("a", encoding="utf-8") as fh:
-        fh.write('{"step": 41, "reward": NaN-oops\n[1, 2]\n')
+        fh.write('{"step": 41, "reward": NaN-oops\n[1, 2]\n')  # a bad line in the middle: corruption
+    with (run_dir / "ttrl" / "results.jsonl").open("a", encoding="utf-8") as fh:
+        fh.write('{"problem_id": "test-9", "solv')  # a torn last line: dropped as everywhere
     _write_json(run_dir / "variants" / "stats.json", [1, 2, 3])
-    _write_json(run_dir / "timings.json", {"baseline": "fast", "train": {"seconds": 99.0}, "ttrl": float("nan")})
+    _write_json(run_dir / "timings.json", {"seconds": {"baseline": "fast", "train": {"seconds": 99.0}}})
     _write_json(run_dir / "ttrl" / "summary.json", {"attempted": "four", "steps_to_solve": "many"})
     r = build_report(run_dir, None)
     text = " ".join(r["warnings"])
     assert "evaluate/summary.json: unreadable" in text
-    assert "train/log.jsonl: skipped 2 malformed line(s)" in text
-    assert "variants/stats.json: expected a JSON dict" in text
+    assert "train/log.jsonl: line 41 is not JSON" in text
+    assert "variants/stats.json: expected a JSON object" in text
+    assert "ttrl/summary.json: unknown field(s)" in text or "ttrl/summary.json: missing field(s)" in text
+    assert "timings.json: StageTimings.seconds['baseline']: expected a number" in text
+    assert r["training"]["logged_steps"] == 0 and r["training"]["steps"] == 40  # the summary still reads
     # evaluate numbers are recomputed from results.jsonl with the same estimator
     assert r["final"]["recomputed_from_results"] is True
     assert r["final"]["pass@1"] == pytest.approx(41 / 80)
@@ -360,7 +378,7 @@ def test_malformed_artifacts_become_warnings(tmp_path: Path) -> None:
     assert r["final"]["greedy_accuracy"] == pytest.approx(0.6)
     assert r["variants"]["accepted"] == 26 and r["variants"]["generated"] is None
     assert r["ttrl"]["attempted"] == 4 and r["ttrl"]["solved"] == 2  # from results.jsonl
-    assert r["wall_time"]["train"] == 99.0 and "baseline" in r["wall_time"]  # falls back to summary seconds
+    assert r["wall_time"]["train"] == 300.0  # falls back to the stages' summary seconds
     assert r["wall_time"]["baseline"] == 12.0
     _strict_load(run_dir / "report.json")
     md = (run_dir / "report.md").read_text(encoding="utf-8")
@@ -379,9 +397,12 @@ def test_missing_or_empty_run_dir_still_reports(tmp_path: Path) -> None:
 
 
 def test_results_only_recompute_pass_at_k(tmp_path: Path) -> None:
-    rows = [{"problem_id": "a", "statuses": ["correct", "incorrect", "incorrect", "timeout"], "greedy_correct": None},
-            {"problem_id": "b", "n": 4, "n_correct": 4, "statuses": ["correct"] * 4, "greedy_correct": None}]
-    _write_jsonl(tmp_path / "baseline" / "results.jsonl", rows)
+    def row(pid: str, statuses: list[str]) -> EvalProblemResult:
+        return EvalProblemResult(problem_id=pid, problem="p", completions=["c"] * len(statuses), statuses=statuses,
+                                 n=len(statuses), n_correct=statuses.count("correct"))
+
+    write_jsonl(tmp_path / "baseline" / "results.jsonl",
+                [row("a", ["correct", "incorrect", "incorrect", "timeout"]), row("b", ["correct"] * 4)])
     summary = collect_run(tmp_path, {"evaluation": {"k": [1, 2, 4]}})
     assert summary.baseline is not None and summary.baseline.recomputed
     # a: n=4, c=1 -> pass@2 = 1 - C(3,2)/C(4,2) = 0.5; b always passes
@@ -391,22 +412,16 @@ def test_results_only_recompute_pass_at_k(tmp_path: Path) -> None:
     assert summary.stage_status["baseline"] == "partial"
 
 
-def test_variant_stats_alternative_schema(tmp_path: Path) -> None:
+def test_artifacts_in_another_shape_are_refused_not_guessed(tmp_path: Path) -> None:
     _write_json(tmp_path / "variants" / "stats.json", {
         "per_depth": {"0": {"nodes": 3}, "1": {"nodes": 12, "proposed": 30}, "2": {"accepted": 9}},
-        "rejections": [{"reason": "invalid", "count": 5}, {"reason": "duplicate", "count": 7},
-                       {"reason": "invalid", "count": 1}],
-        "duplicates": {"exact": 4, "canonical": 3},
-        "roots": ["r0", "r1", "r2"]})
+        "rejections": [{"reason": "invalid", "count": 5}], "roots": ["r0", "r1", "r2"]})
+    _write_json(tmp_path / "train" / "summary.json", {"steps": 3, "train_set": "x", "reward": 0.5})
     summary = collect_run(tmp_path)
-    v = summary.variants
-    assert v is not None
-    assert v.per_depth == {0: 3, 1: 12, 2: 9}
-    assert v.accepted == 21 and v.roots == 3
-    assert v.rejections == {"duplicate": 7, "invalid": 6}
-    assert v.duplicates == 7
-    assert v.proposed == 21 + 13  # accepted + rejections (duplicates already a rejection reason)
-    assert summary.warnings == []
+    assert summary.variants is None and summary.training is None
+    text = " ".join(summary.warnings)
+    assert "variants/stats.json: unknown field(s) per_depth" in text
+    assert "train/summary.json: unknown field(s) reward" in text
 
 
 def test_ttrl_without_per_problem_results_gives_no_made_up_accuracy(tmp_path: Path) -> None:
@@ -420,9 +435,9 @@ def test_ttrl_without_per_problem_results_gives_no_made_up_accuracy(tmp_path: Pa
 
 def test_old_ttrl_lines_are_a_warning_not_a_number(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
-    _write_jsonl(run_dir / "ttrl" / "results.jsonl", [{"problem_id": "test-3", "solved_any_time": True}])
+    write_jsonl(run_dir / "ttrl" / "results.jsonl", [{"problem_id": "test-3", "solved_any_time": True}])
     r = build_report(run_dir, None)
-    assert r["ttrl"]["problems"] == [] and any("older format" in w for w in r["warnings"])
+    assert r["ttrl"]["problems"] == [] and any("older ladder" in w and "rerun" in w for w in r["warnings"])
 
 
 def test_model_cell_keeps_its_backticks_closed(tmp_path: Path) -> None:
@@ -485,3 +500,40 @@ def test_import_is_cheap() -> None:
     code = "import sys, ladder_core.report; print(sorted(m for m in ('matplotlib', 'omegaconf', 'torch') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert out.stdout.strip() == "[]"
+
+
+def test_report_markdown_parses_into_well_formed_tables(full_report: tuple[Path, dict[str, Any]]) -> None:
+    """report.md read by a CommonMark parser (GFM tables on): every table line is a table row of its
+    table's width, and no backtick is left open (an open one swallows the rest of the line)."""
+    from markdown_it import MarkdownIt
+
+    run_dir, _ = full_report
+    md = (run_dir / "report.md").read_text(encoding="utf-8")
+    tokens = MarkdownIt("commonmark").enable("table").parse(md)
+    tables = [t for t in tokens if t.type == "table_open"]
+    assert tables
+    table_lines = {line for t in tables for line in range(*t.map)}
+    for number, line in enumerate(md.splitlines()):
+        if line.startswith("|"):
+            assert number in table_lines, f"line {number + 1} is not part of a parsed table: {line!r}"
+    inline = [t for t in tokens if t.type == "inline"]
+    for tok in inline:
+        text = "".join(c.content for c in tok.children if c.type == "text")
+        assert "`" not in text, f"unclosed code span in: {tok.content!r}"
+    # each row has as many cells as its header
+    i = 0
+    while i < len(tokens):
+        if tokens[i].type == "table_open":
+            widths, cells = [], 0
+            j = i
+            while tokens[j].type != "table_close":
+                if tokens[j].type == "tr_open":
+                    cells = 0
+                elif tokens[j].type in ("th_open", "td_open"):
+                    cells += 1
+                elif tokens[j].type == "tr_close":
+                    widths.append(cells)
+                j += 1
+            assert len(set(widths)) == 1, widths
+            i = j
+        i += 1

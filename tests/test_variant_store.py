@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ladder_core.artifacts import to_dict
 from ladder_core.testing.toy_domain import ToyDomain, ToyRulesGenerator, make_problems
 from ladder_core.variants import (
     StoreError,
@@ -39,7 +40,7 @@ def build(folder, **overrides):
 
 def dump(folder):
     nodes = [json.dumps(n.to_dict(), sort_keys=True) for n in read_nodes(folder)]
-    rejections = [json.dumps(r.to_dict(), sort_keys=True) for r in read_rejections(folder)]
+    rejections = [json.dumps(to_dict(r), sort_keys=True) for r in read_rejections(folder)]
     return nodes, rejections
 
 
@@ -136,7 +137,7 @@ class CrashingStore(VariantStore):
             with self.nodes_path.open("a") as fh:
                 fh.writelines(json.dumps(n.to_dict()) + "\n" for n in nodes)
             with self.rejections_path.open("a") as fh:
-                fh.write(json.dumps(rejections[0].to_dict())[:25])
+                fh.write(json.dumps(to_dict(rejections[0]))[:25])
             raise Crash
         return super().commit_round(round_index, nodes, rejections, **kwargs)
 

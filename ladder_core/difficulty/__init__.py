@@ -13,6 +13,7 @@ from ladder_core.difficulty.dynamic_sampling import (
     DynamicSamplingStats,
     GroupRef,
     group_successes,
+    total_rewards,
     zero_variance_groups,
 )
 from ladder_core.difficulty.estimator import BetaEstimate, SuccessEstimator
@@ -26,6 +27,6 @@ from ladder_core.difficulty.sampler import (
 
 __all__ = [
     "MODES", "BatchPlan", "BatchResult", "BetaEstimate", "CurriculumConfig", "CurriculumNode",
-    "CurriculumSampler", "DynamicSampler", "DynamicSamplingStats", "GroupRef", "NodeStatus",
+    "CurriculumSampler", "DynamicSampler", "DynamicSamplingStats", "total_rewards", "GroupRef", "NodeStatus",
     "SuccessEstimator", "group_successes", "learnability_weight", "nodes_from_records", "zero_variance_groups",
 ]

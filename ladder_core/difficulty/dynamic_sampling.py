@@ -20,6 +20,14 @@ out. Typical use inside a trainer that can regenerate::
     while (more := plan.next_prompts()):
         plan.observe(more, generate_and_score(more))
     result = plan.finish()   # result.keep: groups to train on; result.padding: zero-variance fillers
+
+Several processes: every rank calls the policy with the *gathered* batch
+(the same node ids and rewards everywhere, as TRL gathers rewards before
+computing advantages), so every rank takes the same decisions. ``shards``
+says how the batch is split over ranks (rank ``q`` owns the ``q``-th
+contiguous block of groups of every round); a replacement only fills a slot
+on its own rank (tensors never cross ranks) and each replacement round asks
+for the same number of prompts per rank (TRL needs equal local batches).
 """
 
 from __future__ import annotations
@@ -68,6 +76,32 @@ def group_successes(rewards: Sequence[float], group_size: int, threshold: float)
             for g in range(n_groups)]
 
 
+def total_rewards(per_function: Sequence[Sequence[float]], weights: Sequence[float], group_size: int) -> list[float]:
+    """The weighted total reward per completion: what GRPO's advantages are computed from.
+
+    ``per_function`` holds one row per completion, one value per reward
+    function (NaN = "not applicable", as TRL stores ``None``). Like TRL, NaN
+    terms are skipped in the weighted sum; a completion with no applicable
+    function gets the mean of its group (TRL gives it zero advantage), so it
+    neither creates nor hides variance.
+    """
+    totals: list[float | None] = []
+    for row in per_function:
+        if len(row) != len(weights):
+            raise ValueError(f"{len(row)} reward values but {len(weights)} weights")
+        terms = [float(w) * float(r) for r, w in zip(row, weights) if r is not None and math.isfinite(float(r))]
+        totals.append(sum(terms) if terms else None)
+    if len(totals) % group_size:
+        raise ValueError(f"{len(totals)} completions cannot be split into groups of {group_size}")
+    out: list[float] = []
+    for g in range(0, len(totals), group_size):
+        chunk = totals[g:g + group_size]
+        known = [t for t in chunk if t is not None]
+        fill = sum(known) / len(known) if known else 0.0
+        out.extend(fill if t is None else t for t in chunk)
+    return out
+
+
 @dataclass
 class DynamicSamplingStats:
     """Running counters; ``replaced + dropped_unreplaced`` = batch slots that first came back zero-variance."""
@@ -108,6 +142,10 @@ class BatchResult:
     padding: tuple[GroupRef, ...]
     discarded: tuple[GroupRef, ...]
     target: int
+    # (slot, replacement): group ``slot`` of the original batch is replaced by that group.
+    assignments: tuple[tuple[int, GroupRef], ...] = ()
+    # Zero-variance groups of the original batch left in place (no replacement found): drop from the loss.
+    unfilled: tuple[int, ...] = ()
 
 
 class DynamicSampler:
@@ -119,7 +157,7 @@ class DynamicSampler:
 
     def __init__(self, curriculum: SupportsCurriculum | None, group_size: int, *, replacement_budget: int = 2,
                  enabled: bool = True, success_threshold: float = 0.5, update_estimates: bool = True,
-                 atol: float = 1e-9) -> None:
+                 atol: float = 1e-9, dead_memory: int = 2) -> None:
         if group_size < 1:
             raise ValueError("group_size must be >= 1")
         if replacement_budget < 0:
@@ -133,6 +171,10 @@ class DynamicSampler:
         self.success_threshold = success_threshold
         self.update_estimates = update_estimates and curriculum is not None
         self.atol = atol
+        # Nodes whose group came back zero-variance in the last ``dead_memory`` batches are not drawn as
+        # replacements: a replacement round is expensive, and a node that just taught nothing likely will again.
+        self.dead_memory = int(dead_memory)
+        self._dead: dict[str, int] = {}
         self.stats = DynamicSamplingStats()
 
     @classmethod
@@ -141,8 +183,14 @@ class DynamicSampler:
         return cls(curriculum, group_size, replacement_budget=config.replacement_budget,
                    enabled=config.dynamic_sampling)
 
-    def new_batch(self) -> "BatchPlan":
-        return BatchPlan(self)
+    def new_batch(self, *, shards: int = 1, replace: bool = True) -> "BatchPlan":
+        """Start a batch split over ``shards`` ranks; ``replace=False`` only judges it (groups straddle ranks)."""
+        return BatchPlan(self, shards=shards, replace=replace)
+
+    def dead_nodes(self) -> set[str]:
+        """Nodes recently seen with zero variance (skipped as replacement candidates)."""
+        horizon = self.stats.batches - self.dead_memory
+        return {node for node, batch in self._dead.items() if batch >= horizon}
 
     def state_dict(self) -> dict[str, Any]:
         return {"stats": asdict(self.stats)}
@@ -154,12 +202,36 @@ class DynamicSampler:
 class BatchPlan:
     """The life of one batch: the original groups, then at most ``replacement_budget`` rounds of replacements."""
 
-    def __init__(self, policy: DynamicSampler) -> None:
+    def __init__(self, policy: DynamicSampler, *, shards: int = 1, replace: bool = True) -> None:
+        if shards < 1:
+            raise ValueError(f"shards must be >= 1, got {shards}")
         self._policy = policy
+        self._shards = int(shards)
+        self._replace = bool(replace)
         self._groups: list[GroupRef] = []
+        self._round_sizes: list[int] = []
         self._round = -1
         self._target: int | None = None
         self._finished = False
+
+    def shard_of(self, ref: GroupRef) -> int:
+        """The rank that holds group ``ref`` (contiguous equal blocks per round)."""
+        return ref.index // (self._round_sizes[ref.round] // self._shards)
+
+    def _assign(self) -> tuple[list[tuple[int, GroupRef]], list[int]]:
+        """Pair the original zero-variance slots with informative replacements on the same shard, in order."""
+        slots = [g for g in self._groups if g.round == 0 and g.zero_variance]
+        spares = [g for g in self._groups if g.round > 0 and not g.zero_variance]
+        pairs: list[tuple[int, GroupRef]] = []
+        unfilled: list[int] = []
+        for shard in range(self._shards):
+            free = [g for g in spares if self.shard_of(g) == shard]
+            for slot in (s for s in slots if self.shard_of(s) == shard):
+                if free:
+                    pairs.append((slot.index, free.pop(0)))
+                else:
+                    unfilled.append(slot.index)
+        return pairs, sorted(unfilled)
 
     @property
     def rounds_used(self) -> int:
@@ -173,7 +245,15 @@ class BatchPlan:
     @property
     def need(self) -> int:
         """Slots still without an informative group."""
-        return 0 if self._target is None else max(0, self._target - self.informative)
+        return 0 if self._target is None else len(self._assign()[1])
+
+    def _need_per_shard(self) -> int:
+        unfilled = self._assign()[1]
+        size = (self._round_sizes[0] // self._shards) if self._round_sizes else 1
+        counts = [0] * self._shards
+        for slot in unfilled:
+            counts[slot // size] += 1
+        return max(counts)
 
     def observe(self, node_ids: Sequence[str], rewards: Sequence[float]) -> list[int]:
         """Record one generation round (the batch, then each replacement round) and update estimates.
@@ -186,7 +266,10 @@ class BatchPlan:
         n_groups = _check_layout(rewards, p.group_size)
         if n_groups != len(node_ids):
             raise ValueError(f"{len(node_ids)} node ids but {n_groups} groups of {p.group_size} rewards")
+        if n_groups % self._shards:
+            raise ValueError(f"{n_groups} groups cannot be split evenly over {self._shards} shards (ranks)")
         self._round += 1
+        self._round_sizes.append(n_groups)
         if self._round == 0:
             self._target = n_groups
         zero = set(zero_variance_groups(rewards, p.group_size, p.atol))
@@ -195,6 +278,10 @@ class BatchPlan:
             self._groups.append(GroupRef(self._round, g, node_id, wins[g], g in zero))
             if p.update_estimates:
                 p.curriculum.update(node_id, wins[g], p.group_size)  # type: ignore[union-attr]
+            if g in zero:
+                p._dead[node_id] = p.stats.batches
+            else:
+                p._dead.pop(node_id, None)
         p.stats.groups_seen += n_groups
         p.stats.zero_variance += len(zero)
         if self._round > 0:
@@ -206,13 +293,21 @@ class BatchPlan:
     def next_prompts(self) -> list[str]:
         """Node ids to generate for next, or ``[]`` when the batch is full or the budget is spent.
 
-        Replacements avoid every node already in this batch and skip root probes.
+        Replacements avoid every node already in this batch and nodes recently
+        seen dead (zero variance), and skip root probes. With several shards,
+        every shard gets as many prompts as the neediest one (equal local
+        batches); the list is ordered shard by shard.
         """
         p = self._policy
-        if (self._finished or self._target is None or not p.enabled or p.curriculum is None
-                or self.rounds_used >= p.replacement_budget or self.need == 0):
+        if (self._finished or self._target is None or not p.enabled or not self._replace or p.curriculum is None
+                or self.rounds_used >= p.replacement_budget):
             return []
-        return p.curriculum.sample(self.need, exclude={g.node_id for g in self._groups}, probe=False)
+        per_shard = self._need_per_shard()
+        if per_shard == 0:
+            return []
+        exclude = {g.node_id for g in self._groups} | p.dead_nodes()
+        got = p.curriculum.sample(per_shard * self._shards, exclude=exclude, probe=False)
+        return got[: len(got) // self._shards * self._shards]
 
     def finish(self) -> BatchResult:
         """Close the batch, settle the counters, and say which groups to train on."""
@@ -227,17 +322,14 @@ class BatchPlan:
             keep = tuple(g for g in self._groups if g.round == 0)
             p.stats.batches += 1
             return BatchResult(keep=keep, padding=(), discarded=(), target=target)
-        informative = [g for g in self._groups if not g.zero_variance]
-        keep = tuple(informative[:target])
-        original_informative = sum(1 for g in keep if g.round == 0)
-        replaced = len(keep) - original_informative
-        missing = target - len(keep)
-        zero = [g for g in self._groups if g.zero_variance]
-        zero.sort(key=lambda g: g.round)
-        padding = tuple(zero[:missing])
+        pairs, unfilled = self._assign()
+        original = [g for g in self._groups if g.round == 0]
+        keep = tuple([g for g in original if not g.zero_variance] + [ref for _, ref in pairs])
+        padding = tuple(original[i] for i in unfilled)
         used = set(keep) | set(padding)
         discarded = tuple(g for g in self._groups if g not in used)
         p.stats.batches += 1
-        p.stats.replaced += replaced
-        p.stats.dropped_unreplaced += missing
-        return BatchResult(keep=keep, padding=padding, discarded=discarded, target=target)
+        p.stats.replaced += len(pairs)
+        p.stats.dropped_unreplaced += len(unfilled)
+        return BatchResult(keep=keep, padding=padding, discarded=discarded, target=target,
+                           assignments=tuple(pairs), unfilled=tuple(unfilled))

@@ -45,13 +45,13 @@ from __future__ import annotations
 import enum
 import math
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from ladder_core.difficulty.config import CurriculumConfig
 from ladder_core.difficulty.estimator import SuccessEstimator
+from ladder_core.records import TreeNode
 
 STATE_VERSION = 1
 # Weight of an untried node whose parent is not out of reach: it is not needed yet
@@ -60,27 +60,14 @@ STATE_VERSION = 1
 WAIT_WEIGHT = 1e-6
 
 
-@dataclass(frozen=True)
-class CurriculumNode:
-    """What the sampler needs to know about one tree node (not the problem text)."""
-
-    id: str
-    parent_id: str | None
-    depth: int
-    root_id: str
-
-    @classmethod
-    def from_record(cls, record: Any) -> "CurriculumNode":
-        """Read ``id``/``parent_id``/``depth``/``root_id`` from any record or mapping (e.g. a tree node)."""
-        get = record.get if isinstance(record, Mapping) else (lambda k: getattr(record, k))
-        parent = get("parent_id")
-        return cls(id=str(get("id")), parent_id=None if parent is None else str(parent),
-                   depth=int(get("depth")), root_id=str(get("root_id")))
+#: What the sampler needs to know about one tree node: the one tree-node record
+#: (only ``id``/``parent_id``/``depth``/``root_id`` are read).
+CurriculumNode = TreeNode
 
 
 def nodes_from_records(records: Iterable[Any]) -> list[CurriculumNode]:
     """Convert the variant tree's node records (any objects with the four fields)."""
-    return [CurriculumNode.from_record(r) for r in records]
+    return [TreeNode.from_record(r) for r in records]
 
 
 class NodeStatus(str, enum.Enum):

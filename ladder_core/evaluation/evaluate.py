@@ -7,13 +7,20 @@ already generated and verified is lost.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from ladder_core.artifacts import (
+    EvalProblemResult,
+    EvalSummary,
+    append_jsonl,
+    cut_torn_tail,
+    read_jsonl,
+    write_json,
+)
 from ladder_core.domain import Domain
 from ladder_core.evaluation.passk import mean_pass_at_k
 from ladder_core.records import Problem
@@ -36,29 +43,13 @@ class EvalSettings:
                    chunk=int(ev.get("batch_size", 32)))
 
 
-@dataclass
-class ProblemResult:
-    problem_id: str
-    problem: str
-    completions: list[str]
-    statuses: list[str]
-    n: int
-    n_correct: int
-    greedy_completion: str | None = None
-    greedy_correct: bool | None = None
+#: One line of ``results.jsonl`` (the record is shared with the report).
+ProblemResult = EvalProblemResult
 
 
-def read_results(path: Path) -> list[ProblemResult]:
-    """Results saved so far (a truncated last line, left by a kill, is ignored)."""
-    if not path.exists():
-        return []
-    results = []
-    for line in path.read_text().splitlines():
-        try:
-            results.append(ProblemResult(**json.loads(line)))
-        except (json.JSONDecodeError, TypeError):
-            break
-    return results
+def read_results(path: Path) -> list[EvalProblemResult]:
+    """Results saved so far (read under the run directory's torn-line rule: a torn last line is dropped)."""
+    return read_jsonl(path, EvalProblemResult)
 
 
 def evaluate(
@@ -72,21 +63,20 @@ def evaluate(
     label: str = "evaluate",
     progress: bool = True,
     extra: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> EvalSummary:
     """Sample ``settings.samples`` completions per problem, verify them, and write results and a summary.
 
     ``generate(prompts, n=, temperature=, max_new_tokens=)`` returns ``n``
     completions per prompt (a :class:`ladder_core.generation.TextGenerator`'s
-    ``generate``). ``extra`` fields are added to the summary. Returns the summary written to ``summary.json``.
+    ``generate``). ``extra`` sets further :class:`EvalSummary` fields (``problem_set``). Returns the summary
+    written to ``summary.json``.
     """
     from tqdm.auto import tqdm
 
     out_dir.mkdir(parents=True, exist_ok=True)
     results_path = out_dir / "results.jsonl"
+    cut_torn_tail(results_path)  # a kill's half line goes before appending
     done = read_results(results_path)
-    with results_path.open("w") as f:  # rewrite the readable prefix, dropping a torn line
-        for r in done:
-            f.write(json.dumps(asdict(r)) + "\n")
     done_ids = {r.problem_id for r in done}
     todo = [p for p in problems if p.id not in done_ids]
     start = time.monotonic()
@@ -103,43 +93,41 @@ def evaluate(
         if settings.greedy:
             flat_problems += chunk
             flat_completions += [g[0] for g in greedy]
-        verdicts = domain.verify_batch(flat_problems, flat_completions)
+        from ladder_core.training.rewards import checked_verdicts
+
+        verdicts = checked_verdicts(domain, flat_problems, flat_completions)  # plugin faults -> error verdicts
         cursor = 0
-        with results_path.open("a") as f:
-            for problem, comps, greedy_out in zip(chunk, sampled, greedy):
-                vs = verdicts[cursor:cursor + len(comps)]
-                cursor += len(comps)
-                result = ProblemResult(
-                    problem_id=problem.id, problem=problem.text, completions=list(comps),
-                    statuses=[v.status.value for v in vs], n=len(comps), n_correct=sum(v.correct for v in vs),
-                    greedy_completion=greedy_out[0] if settings.greedy else None,
-                )
-                done.append(result)
-            if settings.greedy:
-                for result, verdict in zip(done[-len(chunk):], verdicts[cursor:]):
-                    result.greedy_correct = verdict.correct
-            for result in done[-len(chunk):]:
-                f.write(json.dumps(asdict(result)) + "\n")
-            f.flush()
+        for problem, comps, greedy_out in zip(chunk, sampled, greedy):
+            vs = verdicts[cursor:cursor + len(comps)]
+            cursor += len(comps)
+            result = EvalProblemResult(
+                problem_id=problem.id, problem=problem.text, completions=list(comps),
+                statuses=[v.status.value for v in vs], n=len(comps), n_correct=sum(v.correct for v in vs),
+                greedy_completion=greedy_out[0] if settings.greedy else None,
+            )
+            done.append(result)
+        if settings.greedy:
+            for result, verdict in zip(done[-len(chunk):], verdicts[cursor:]):
+                result.greedy_correct = verdict.correct
+        append_jsonl(results_path, done[-len(chunk):])
         bar.update(len(chunk))
     bar.close()
     by_id = {r.problem_id: r for r in done}
     ordered = [by_id[p.id] for p in problems if p.id in by_id]
-    summary = summarise(ordered, settings)
-    summary["seconds"] = round(time.monotonic() - start, 2)
-    summary.update(extra or {})
-    (out_dir / "summary.json").write_text(json.dumps(summary, indent=2))
+    summary = replace(summarise(ordered, settings), seconds=round(time.monotonic() - start, 2),
+                      **(extra or {}))
+    write_json(out_dir / "summary.json", summary)
     return summary
 
 
-def summarise(results: Sequence[ProblemResult], settings: EvalSettings) -> dict[str, Any]:
+def summarise(results: Sequence[EvalProblemResult], settings: EvalSettings) -> EvalSummary:
     counts = [(r.n, r.n_correct) for r in results if r.n > 0]
     greedy = [r.greedy_correct for r in results if r.greedy_correct is not None]
-    return {
-        "n_problems": len(results),
-        "samples": settings.samples,
-        "temperature": settings.temperature,
-        "pass_at_k": mean_pass_at_k(counts, settings.ks),
-        "greedy_accuracy": (sum(greedy) / len(greedy)) if greedy else None,
-        "solved_any_sample": sum(1 for r in results if r.n_correct > 0),
-    }
+    return EvalSummary(
+        n_problems=len(results),
+        samples=settings.samples,
+        temperature=settings.temperature,
+        pass_at_k=mean_pass_at_k(counts, settings.ks),
+        greedy_accuracy=(sum(greedy) / len(greedy)) if greedy else None,
+        solved_any_sample=sum(1 for r in results if r.n_correct > 0),
+    )

@@ -6,8 +6,9 @@ plus ``run_cfg`` (the whole run config), so ``hydra.utils.instantiate(cfg.genera
 run_cfg=cfg)`` builds the same object and a user may point ``_target_`` at a
 builder of their own. The built-in ones (``generator=NAME``):
 
-``policy``       the policy model itself (``model.name_or_path``), through vLLM when ``trainer.use_vllm``
-                 is set, else transformers (the paper's description);
+``policy``       the policy model itself (``model.name_or_path``), through the run's one policy vLLM engine
+                 (:mod:`ladder_core.generation.engine`) when ``trainer.use_vllm`` is set, else
+                 transformers (the paper's description);
 ``transformers`` another local model (``generator.model``: a folder or hub id);
 ``vllm``         another model on vLLM (``generator.model``);
 ``openai``       any OpenAI-compatible server (``generator.base_url``, ``generator.model``; the API key
@@ -43,11 +44,12 @@ def policy_backend(*, run_cfg: Any, batch_size: int, gpu_memory_utilization: flo
     path = str(model.name_or_path or "")
     if path in ("", REQUIRED):
         raise ValueError("the policy generator needs model.name_or_path")
-    if trainer.use_vllm:
+    if trainer.use_vllm:  # the run's one policy engine (ladder_core.generation.engine), not a second one
+        from ladder_core.generation.engine import policy_engine
         from ladder_core.generation.vllm_backend import VLLMTextGenerator
 
-        return VLLMTextGenerator(path, chat_template=model.chat_template, seed=_seed(run_cfg), dtype=model.dtype,
-                                 gpu_memory_utilization=gpu_memory_utilization)
+        return VLLMTextGenerator(policy_engine(run_cfg, path), chat_template=model.chat_template,
+                                 seed=_seed(run_cfg), name=model.name)
     from ladder_core.generation.hf import HFTextGenerator
 
     return HFTextGenerator.from_pretrained(

@@ -11,7 +11,8 @@ Covers ``vllm serve``, llama.cpp's server, SGLang and hosted APIs, without the
   retried with exponential backoff and jitter, honouring ``Retry-After``;
 * servers that ignore ``n`` (llama.cpp) are topped up with extra requests.
 
-Uses ``httpx2`` (or ``httpx``), imported when a client is created.
+Uses ``httpx`` (what users of OpenAI-compatible servers already have installed),
+imported when a client is created.
 """
 
 from __future__ import annotations
@@ -31,10 +32,8 @@ class OpenAICompatError(RuntimeError):
 
 
 def _httpx() -> Any:
-    try:
-        import httpx2 as httpx
-    except ImportError:  # pragma: no cover - depends on the installed client
-        import httpx
+    import httpx
+
     return httpx
 
 

@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,23 +74,21 @@ class RunContext:
         return load_policy(model_cfg, device=str(self.cfg.trainer.device))
 
     def text_generator(self, model: Any, tokenizer: Any) -> Any:
-        """The evaluation/TTRL sampler: batched transformers ``generate`` on the policy in memory.
+        """The evaluation/TTRL sampler on the policy in memory: the run's one vLLM engine when
+        ``trainer.use_vllm`` and vLLM is installed, else batched transformers ``generate``."""
+        from ladder_core.generation.engine import policy_text_generator
 
-        (vLLM serves training rollouts through TRL; evaluation does not start a second vLLM engine.)
-        """
-        from ladder_core.generation.hf import HFTextGenerator
-
-        model.eval()
-        batch = int(self.cfg.evaluation.batch_size)
-        return HFTextGenerator(model, tokenizer, batch_size=batch, chat_template=self.prompt_format.chat,
-                               seed=int(self.cfg.seed), name=str(self.cfg.model.name))
+        return policy_text_generator(self.cfg, model, tokenizer, batch_size=int(self.cfg.evaluation.batch_size),
+                                     chat_template=self.prompt_format.chat, name=str(self.cfg.model.name),
+                                     max_prompt_tokens=self.cfg.model.max_prompt_length)
 
     # ------------------------------------------------------------- bookkeeping
     def record_timing(self, stage: str, seconds: float) -> None:
+        from ladder_core.artifacts import StageTimings, read_json, write_json
+
         path = self.run_dir / "timings.json"
-        timings = json.loads(path.read_text()) if path.exists() else {}
-        timings[stage] = round(seconds, 2)
-        path.write_text(json.dumps(timings, indent=2))
+        timings = read_json(path, StageTimings) if path.exists() else StageTimings()
+        write_json(path, timings.with_stage(stage, seconds))
 
     def close(self) -> None:
         if self._domain is not None:

@@ -1,21 +1,32 @@
-"""Run the selected stages in order, skipping those already finished in this run directory."""
+"""Run the selected stages in order, skipping those already finished in this run directory.
+
+A stage's time adds up over attempts: each attempt's wall time is kept in
+``<stage>/stage_attempts.json`` (refreshed every few seconds, so a killed
+attempt still counts), and ``timings.json`` / ``DONE.json`` get the total.
+Faults of plugin calls outside the reward path (observers, variant generation
+and validation) are written to ``plugin_faults.json`` after every stage.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
+from ladder_core.artifacts import StageDone, write_json
+from ladder_core.deadlines import FAULTS, PluginDeadlines
 from ladder_core.pipeline.context import RunContext
 from ladder_core.pipeline.stages import STAGES, startup_checks
 from ladder_core.plugins import PluginHost
+from ladder_core.training.checkpoints import AttemptLedger
 
 log = logging.getLogger(__name__)
 
 DONE_FILE = "DONE.json"
+ATTEMPTS_FILE = "stage_attempts.json"
+FAULTS_FILE = "plugin_faults.json"
 PARALLEL_STAGES = frozenset({"train"})
 
 
@@ -40,10 +51,12 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
     """Run ``cfg.pipeline.stages`` in ``cfg.run_dir``; returns the report (empty without a report stage)."""
     from omegaconf import OmegaConf
 
-    from accelerate import PartialState
+    from ladder_core.training.distributed import process_state
 
-    state = PartialState()
+    state = process_state(cfg)  # the process group, with trainer.process_group_timeout_s
     stages = selected_stages(cfg)
+    host.deadlines = PluginDeadlines.of(cfg)  # a bad value is refused before any work starts
+    FAULTS.reset()
     forced = {str(s) for s in cfg.pipeline.get("force", [])}
     if not cfg.ttrl.get("enabled", True) and "ttrl" in stages:
         stages.remove("ttrl")
@@ -56,6 +69,7 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
     if state.is_main_process:
         (run_dir / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
     ctx = RunContext(cfg=cfg, host=host, run_dir=run_dir)
+    earlier_faults = _earlier_faults(run_dir)
     _warn_foreign_embedded_model(cfg, host)
     startup_checks(ctx, announce=state.is_main_process)
     print(f"ladder: run directory {run_dir}", file=sys.stderr)
@@ -67,21 +81,45 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
                 print(f"ladder: stage {stage}: already done, skipped", file=sys.stderr)
                 continue
             print(f"ladder: stage {stage}: running", file=sys.stderr)
-            start = time.monotonic()
-            # Training runs on every rank; the other stages on the main process while the others wait.
-            result = STAGES[stage](ctx) if (stage in PARALLEL_STAGES or state.is_main_process) else {}
-            state.wait_for_everyone()
-            seconds = time.monotonic() - start
-            if state.is_main_process:
+            ledger = AttemptLedger(ctx.stage_dir(stage) / ATTEMPTS_FILE) if state.is_main_process else None
+            if ledger is not None:
+                ledger.start(fresh=stage in forced or stage == "report")
+            try:
+                # Training runs on every rank; the other stages on the main process while the others wait.
+                result = STAGES[stage](ctx) if (stage in PARALLEL_STAGES or state.is_main_process) else {}
+                state.wait_for_everyone()
+            finally:
+                if ledger is not None:
+                    seconds = ledger.stop()
+                    _write_faults(run_dir, earlier_faults)
+            if ledger is not None:
                 ctx.record_timing(stage, seconds)
-                (ctx.stage_dir(stage) / DONE_FILE).write_text(json.dumps({"seconds": round(seconds, 2)}))
+                write_json(ctx.stage_dir(stage) / DONE_FILE, StageDone(seconds=round(seconds, 2),
+                                                                      attempts=ledger.attempts))
             if stage == "report":
                 report = result
                 print(f"ladder: report written to {run_dir / 'report.md'}", file=sys.stderr)
     finally:
         ctx.close()
-    host.run_end(report, run_dir)
+    host.run_end(run_dir)
     return report
+
+
+def _earlier_faults(run_dir: Path) -> dict[str, int]:
+    """The fault totals an earlier attempt in this run directory wrote."""
+    try:
+        saved = json.loads((run_dir / FAULTS_FILE).read_text())
+        return {str(k): int(v) for k, v in saved["total"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return {}
+
+
+def _write_faults(run_dir: Path, base: dict[str, int]) -> None:
+    """This process's plugin faults plus those of earlier attempts, in ``plugin_faults.json``."""
+    path = run_dir / FAULTS_FILE
+    current = FAULTS.as_dict()
+    total = {k: int(base.get(k, 0)) + current.get(k, 0) for k in sorted({*base, *current})}
+    path.write_text(json.dumps({"total": total, "earlier_attempts": base, "this_attempt": current}, indent=2))
 
 
 def _warn_foreign_embedded_model(cfg: Any, host: PluginHost) -> None:

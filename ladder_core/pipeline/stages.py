@@ -6,25 +6,33 @@ already wrote is kept and not redone.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from ladder_core.artifacts import (
+    Decontamination,
+    EvalSummary,
+    TrainSummary,
+    TtrlSummary,
+    VariantsStats,
+    from_dict,
+    write_json,
+)
 from ladder_core.evaluation.evaluate import EvalSettings, evaluate
 from ladder_core.evaluation.splits import validation_problems
 from ladder_core.pipeline.context import RunContext
 from ladder_core.records import Problem
-from ladder_core.training.grpo import TrainingNode
+from ladder_core.records import TreeNode
 from ladder_core.variants.decontaminate import DecontaminationCounts, Decontaminator, eval_sets_of_run
-from ladder_core.variants.grow import grow_trees, to_training_node
+from ladder_core.variants.grow import grow_trees
 
 log = logging.getLogger(__name__)
 
 
 # ------------------------------------------------------------------- evaluation
-def _evaluate(ctx: RunContext, stage: str, trained: bool) -> dict[str, Any]:
+def _evaluate(ctx: RunContext, stage: str, trained: bool) -> EvalSummary:
     """The test set, and the validation set when ``evaluation.validation`` (into ``<stage>/validation/``)."""
     model, tokenizer = ctx.load_model(trained=trained)
     generator = ctx.text_generator(model, tokenizer)
@@ -41,12 +49,12 @@ def _evaluate(ctx: RunContext, stage: str, trained: bool) -> dict[str, Any]:
                     extra={"problem_set": problems[0].source if problems else "", "split": "test"})
 
 
-def baseline(ctx: RunContext) -> dict[str, Any]:
+def baseline(ctx: RunContext) -> EvalSummary:
     """pass@k of the base model on the test set (and the validation set when asked)."""
     return _evaluate(ctx, "baseline", trained=False)
 
 
-def evaluate_trained(ctx: RunContext) -> dict[str, Any]:
+def evaluate_trained(ctx: RunContext) -> EvalSummary:
     """pass@k of the trained model on the test set (and the validation set when asked)."""
     return _evaluate(ctx, "evaluate", trained=True)
 
@@ -93,7 +101,7 @@ def warn_overlapping_roots(ctx: RunContext) -> None:
 
 
 # --------------------------------------------------------------------- variants
-def variants(ctx: RunContext) -> dict[str, Any]:
+def variants(ctx: RunContext) -> VariantsStats:
     """Variant trees of the training problems, decontaminated (resumable: nodes are appended as accepted)."""
     out = ctx.stage_dir("variants")
     decon = decontaminator(ctx)
@@ -102,9 +110,10 @@ def variants(ctx: RunContext) -> dict[str, Any]:
                               per_root=int(ctx.cfg.variants.per_root), exclude=decon.rejection_reason)
     counts.merge(DecontaminationCounts.from_rejections(stats.get("rejections") or {}))
     stats["decontamination"] = counts.to_dict()
-    (out / "stats.json").write_text(json.dumps(stats, indent=2))
+    record = from_dict(VariantsStats, stats, str(out / "stats.json"))
+    write_json(out / "stats.json", record)
     _render_first_tree(out, roots)
-    return {"nodes": len(nodes), "roots": len(roots)}
+    return record
 
 
 def _render_first_tree(out: Path, roots: list[Problem]) -> None:
@@ -120,7 +129,7 @@ def _render_first_tree(out: Path, roots: list[Problem]) -> None:
         log.warning("could not render a tree picture: %s", exc)
 
 
-def _load_nodes(ctx: RunContext) -> tuple[list[TrainingNode], DecontaminationCounts]:
+def _load_nodes(ctx: RunContext) -> tuple[list[TreeNode], DecontaminationCounts]:
     """The training nodes (the trees, or the roots alone without a variants stage), decontaminated again.
 
     The variants stage already kept evaluation problems out; this pass also
@@ -129,12 +138,12 @@ def _load_nodes(ctx: RunContext) -> tuple[list[TrainingNode], DecontaminationCou
     from ladder_core.variants.store import read_nodes
 
     path = ctx.run_dir / "variants"
-    nodes = [to_training_node(n) for n in read_nodes(path)] if (path / "nodes.jsonl").exists() else []
+    nodes = read_nodes(path) if (path / "nodes.jsonl").exists() else []
     decon = decontaminator(ctx)
     keep = _keep_overlapping_roots(ctx)
     _, counts = decon.split_roots(ctx.train_problems(), keep=keep)
     if not nodes:  # no variants stage: RL on the roots alone
-        nodes = [TrainingNode(p.id, None, 0, p.id, p.text) for p in ctx.train_problems()]
+        nodes = [TreeNode.from_root(p) for p in ctx.train_problems()]
     keep_ids = [r["root_id"] for r in counts.overlapping_roots] if keep else []
     kept, dropped = decon.filter_nodes(nodes, keep_roots=keep_ids)
     counts.dropped = {}
@@ -143,7 +152,7 @@ def _load_nodes(ctx: RunContext) -> tuple[list[TrainingNode], DecontaminationCou
 
 
 # --------------------------------------------------------------------- training
-def train(ctx: RunContext) -> dict[str, Any]:
+def train(ctx: RunContext) -> TrainSummary:
     """GRPO on the variant trees with the curriculum; resumes from the last checkpoint after a kill."""
     from ladder_core.training.run import train_on_nodes
 
@@ -154,14 +163,13 @@ def train(ctx: RunContext) -> dict[str, Any]:
                          "problem); set decontamination.keep_overlapping_roots=true to reproduce such a split")
     model, tokenizer = ctx.load_model(trained=False)
     result, trainer = train_on_nodes(ctx.cfg, ctx.domain, nodes, model, tokenizer, out, stage="train",
-                                     host=ctx.host)
+                                     host=ctx.host, run_dir=ctx.run_dir)
     _save_final(trainer, tokenizer, out / "final")
-    summary = result.to_dict()
-    summary["nodes"] = len(nodes)
-    summary["train_set"] = _set_name(ctx, "train")
-    summary["decontamination"] = counts.to_dict()
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
-    return summary
+    result.nodes = len(nodes)
+    result.train_set = _set_name(ctx, "train")
+    result.decontamination = from_dict(Decontamination, counts.to_dict())
+    write_json(out / "summary.json", result)
+    return result
 
 
 def _save_final(trainer: Any, tokenizer: Any, path: Path) -> None:
@@ -175,7 +183,7 @@ def _save_final(trainer: Any, tokenizer: Any, path: Path) -> None:
 
 
 # ------------------------------------------------------------------------- TTRL
-def ttrl(ctx: RunContext) -> dict[str, Any]:
+def ttrl(ctx: RunContext) -> TtrlSummary:
     """Test-time RL by the authors' protocol (see :mod:`ladder_core.ttrl`)."""
     from ladder_core.ttrl import run_ttrl
 
@@ -189,7 +197,10 @@ def report(ctx: RunContext) -> dict[str, Any]:
     return build_report(ctx.run_dir, ctx.cfg)
 
 
-STAGES: dict[str, Callable[[RunContext], dict[str, Any]]] = {
+#: What a stage returns: its summary record (the report stage: the ``report.json`` content).
+StageResult = EvalSummary | VariantsStats | TrainSummary | TtrlSummary | dict[str, Any]
+
+STAGES: dict[str, Callable[[RunContext], StageResult]] = {
     "baseline": baseline,
     "variants": variants,
     "train": train,

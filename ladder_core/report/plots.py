@@ -99,7 +99,7 @@ def _depth_reward(summary: RunSummary, accuracy: TtrlAccuracy) -> Any:
         raise _Skip("train/log.jsonl has no depth_reward or depth_success entries")
     from matplotlib import colormaps
 
-    depths = sorted({d for s in steps for d in (*s.depth_reward, *s.depth_success)})
+    depths = sorted({d for s in steps for d in (*s.depth_reward, *s.depth_success)}, key=int)  # "10" after "9"
     cmap = colormaps["viridis"]
     color = {d: cmap(i / max(1, len(depths) - 1) * 0.85) for i, d in enumerate(depths)}
     window = max(1, len(steps) // 25)

@@ -173,7 +173,7 @@ def ttrl_json(result: TtrlResult | None, accuracy: TtrlAccuracy) -> dict[str, An
 
 def decontamination_json(summary: RunSummary) -> dict[str, Any]:
     """What decontamination dropped (per stage, evaluation set and reason) and any overlapping training roots."""
-    data = dict(summary.decontamination)
+    data: dict[str, Any] = {stage: asdict(record) for stage, record in summary.decontamination.items()}
     if summary.ttrl and summary.ttrl.problems:
         data["ttrl"] = "per problem in ttrl/results.jsonl (decontamination)"
     roots = (data.get("variants") or data.get("train") or {}).get("overlapping_roots") or []

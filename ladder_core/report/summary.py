@@ -1,47 +1,81 @@
-"""The typed records the report is built from, one per stage plus the whole-run summary.
+"""The views the report is built from, one per stage plus the whole-run summary.
 
-Filled by :mod:`ladder_core.report.collect`; every field that an artifact may
-lack is optional, so "not measured" (None) is never confused with zero.
+Filled by :mod:`ladder_core.report.collect` from the run directory's typed
+records (:mod:`ladder_core.artifacts`) and nothing else: each view holds the
+stage's records (its summary file and its per-problem or per-step lines) and
+derives what the report shows from them. ``None`` means "not measured",
+never zero.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ladder_core.artifacts import (
+    Decontamination,
+    EvalProblemResult,
+    EvalSummary,
+    TrainStep,
+    TrainSummary,
+    TtrlProblemResult,
+    TtrlSummary,
+    VariantsStats,
+    to_dict,
+)
 
-@dataclass
-class ProblemOutcome:
-    """One test problem's evaluation: samples drawn, samples correct, greedy result."""
+#: One test problem's evaluation (the report reads the evaluation's own line record).
+ProblemOutcome = EvalProblemResult
 
-    problem_id: str
-    n: int
-    n_correct: int
-    greedy_correct: bool | None = None
 
-    @property
-    def pass_at_1(self) -> float:
-        return self.n_correct / self.n if self.n else 0.0
+def _int_keys(values: Mapping[str, float]) -> dict[int, float]:
+    return dict(sorted((int(k), v) for k, v in values.items()))
 
 
 @dataclass
 class EvalResult:
-    """``baseline/`` or ``evaluate/``: the summary, completed from the per-problem lines when missing."""
+    """``baseline/`` or ``evaluate/``: ``summary.json`` and the ``results.jsonl`` lines.
+
+    ``recomputed``: the summary was missing (a run killed before the end of the
+    stage), so it was recomputed from the lines with the evaluation's own
+    :func:`~ladder_core.evaluation.evaluate.summarise`.
+    """
 
     stage: str
-    problem_set: str | None = None
-    n_problems: int | None = None
-    samples: int | None = None
-    temperature: float | None = None
-    pass_at_k: dict[int, float] = field(default_factory=dict)
-    greedy_accuracy: float | None = None
-    seconds: float | None = None
-    problems: dict[str, ProblemOutcome] = field(default_factory=dict)
+    summary: EvalSummary | None = None
+    problems: dict[str, EvalProblemResult] = field(default_factory=dict)
     status_counts: dict[str, int] = field(default_factory=dict)
-    #: True when the numbers were recomputed from results.jsonl because summary.json was missing.
     recomputed: bool = False
+
+    @property
+    def problem_set(self) -> str | None:
+        return (self.summary.problem_set or None) if self.summary else None
+
+    @property
+    def n_problems(self) -> int | None:
+        return self.summary.n_problems if self.summary else None
+
+    @property
+    def samples(self) -> int | None:
+        return self.summary.samples if self.summary else None
+
+    @property
+    def temperature(self) -> float | None:
+        return self.summary.temperature if self.summary else None
+
+    @property
+    def pass_at_k(self) -> dict[int, float]:
+        return _int_keys(self.summary.pass_at_k) if self.summary else {}
+
+    @property
+    def greedy_accuracy(self) -> float | None:
+        return self.summary.greedy_accuracy if self.summary else None
+
+    @property
+    def seconds(self) -> float | None:
+        return self.summary.seconds if self.summary and not self.recomputed else None
 
     @property
     def pass_at_1(self) -> float | None:
@@ -50,17 +84,51 @@ class EvalResult:
 
 @dataclass
 class VariantsResult:
-    """``variants/``: how many candidates were proposed, how many nodes each depth got, why others died."""
+    """``variants/``: ``stats.json``, the depth of every stored node, and the tree pictures."""
 
-    proposed: int | None = None
-    accepted: int | None = None
-    roots: int | None = None
-    per_depth: dict[int, int] = field(default_factory=dict)
-    rejections: dict[str, int] = field(default_factory=dict)
-    duplicates: int | None = None
-    per_generator: dict[str, Any] = field(default_factory=dict)
+    stats: VariantsStats | None = None
+    node_depths: dict[int, int] = field(default_factory=dict)
     tree_html: list[str] = field(default_factory=list)
-    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def per_depth(self) -> dict[int, int]:
+        if self.node_depths:
+            return dict(self.node_depths)
+        return {int(d): n for d, n in _int_keys(self.stats.nodes_per_depth).items()} if self.stats else {}
+
+    @property
+    def roots(self) -> int | None:
+        if self.node_depths:
+            return self.node_depths.get(0, 0)
+        return self.stats.roots if self.stats else None
+
+    @property
+    def accepted(self) -> int | None:
+        if self.node_depths:
+            return sum(n for d, n in self.node_depths.items() if d > 0)
+        return self.stats.accepted if self.stats else None
+
+    @property
+    def proposed(self) -> int | None:
+        return self.stats.proposed if self.stats else None
+
+    @property
+    def rejections(self) -> dict[str, int]:
+        if not self.stats:
+            return {}
+        return dict(sorted(self.stats.rejections.items(), key=lambda kv: (-kv[1], kv[0])))
+
+    @property
+    def duplicates(self) -> int | None:
+        return self.stats.duplicates if self.stats else None
+
+    @property
+    def per_generator(self) -> dict[str, Any]:
+        return {k: asdict(v) for k, v in self.stats.per_generator.items()} if self.stats else {}
+
+    @property
+    def raw(self) -> dict[str, Any]:
+        return to_dict(self.stats) if self.stats else {}
 
     @property
     def acceptance_rate(self) -> float | None:
@@ -70,94 +138,126 @@ class VariantsResult:
 
 
 @dataclass
-class TrainStep:
-    """One line of ``train/log.jsonl`` with depths as integers."""
-
-    step: int
-    reward: float | None = None
-    reward_std: float | None = None
-    frac_zero_std: float | None = None
-    depth_reward: dict[int, float] = field(default_factory=dict)
-    depth_success: dict[int, float] = field(default_factory=dict)
-    roots_mastered: int | None = None
-    dynamic: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
 class TrainingResult:
-    """``train/``: the summary plus the per-step log that the depth plot needs."""
+    """``train/``: ``summary.json`` (:class:`TrainSummary`), the ``log.jsonl`` steps, and the final model."""
 
-    steps: int | None = None
-    seconds: float | None = None
-    reward_first: float | None = None
-    reward_last: float | None = None
-    dynamic_sampling: dict[str, Any] = field(default_factory=dict)
-    reward_failures: Any = None
-    final_depth_success: dict[int, float] = field(default_factory=dict)
+    summary: TrainSummary | None = None
     log: list[TrainStep] = field(default_factory=list)
     has_final_model: bool = False
-    problem_set: str | None = None
+
+    @property
+    def steps(self) -> int | None:
+        if self.summary:
+            return self.summary.steps
+        return self.log[-1].step if self.log else None
+
+    @property
+    def seconds(self) -> float | None:
+        return self.summary.seconds if self.summary else None
+
+    def _rewards(self) -> list[float]:
+        return [s.reward for s in self.log if s.reward is not None]
+
+    @property
+    def reward_first(self) -> float | None:
+        if self.summary:
+            return self.summary.reward_first
+        return self._rewards()[0] if self._rewards() else None
+
+    @property
+    def reward_last(self) -> float | None:
+        if self.summary:
+            return self.summary.reward_last
+        return self._rewards()[-1] if self._rewards() else None
 
     @property
     def reward_best(self) -> float | None:
-        rewards = [s.reward for s in self.log if s.reward is not None]
+        rewards = self._rewards()
         return max(rewards) if rewards else None
 
     @property
+    def dynamic_sampling(self) -> dict[str, Any]:
+        if self.summary:
+            return dict(self.summary.dynamic_sampling)
+        return dict(self.log[-1].dynamic) if self.log else {}
+
+    @property
+    def reward_failures(self) -> Any:
+        return self.summary.reward_failures if self.summary else None
+
+    @property
     def reward_failures_total(self) -> int | None:
-        """Failures as one number whether the stage wrote a count or a per-kind mapping."""
+        """Failures as one number (a count, or the sum of a per-kind mapping)."""
         value = self.reward_failures
-        if isinstance(value, bool):
-            return None
-        if isinstance(value, (int, float)):
-            return int(value)
         if isinstance(value, Mapping):
-            nums = [v for v in value.values() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-            return int(sum(nums)) if nums else None
-        return None
-
-
-@dataclass
-class TtrlProblem:
-    """One line of ``ttrl/results.jsonl``: the adapted model and its control on one problem."""
-
-    problem_id: str
-    trained_on_problem: bool
-    samples: int
-    adapted_correct: int
-    control_correct: int
-    adapted_greedy: bool | None = None
-    control_greedy: bool | None = None
-    solved: bool = False
-    control_solved: bool = False
-    steps: int | None = None
-    steps_to_solve: int | None = None
-    variants: int | None = None
-    seconds: float | None = None
+            return int(sum(value.values()))
+        return None if value is None else int(value)
 
     @property
-    def adapted_pass_at_1(self) -> float:
-        return self.adapted_correct / self.samples if self.samples else 0.0
+    def final_depth_success(self) -> dict[int, float]:
+        if self.summary:
+            return _int_keys(self.summary.final_depth_success)
+        for step in reversed(self.log):
+            if step.depth_success:
+                return _int_keys(step.depth_success)
+        return {}
 
     @property
-    def control_pass_at_1(self) -> float:
-        return self.control_correct / self.samples if self.samples else 0.0
+    def problem_set(self) -> str | None:
+        return (self.summary.train_set or None) if self.summary else None
 
 
 @dataclass
 class TtrlResult:
-    """``ttrl/``: the summary, completed from the per-problem lines."""
+    """``ttrl/``: ``summary.json`` (:class:`TtrlSummary`) and the ``results.jsonl`` lines
+    (:class:`TtrlProblemResult`); counts come from the lines when there are any."""
 
-    protocol: str | None = None
-    trained_on_problem: bool | None = None
-    reset_weights: bool | None = None
-    attempted: int | None = None
-    solved: int | None = None
-    control_solved: int | None = None
-    skipped_already_solved: int | None = None
-    eval_samples: int | None = None
-    seconds: float | None = None
-    problems: list[TtrlProblem] = field(default_factory=list)
+    summary: TtrlSummary | None = None
+    problems: list[TtrlProblemResult] = field(default_factory=list)
+
+    @property
+    def protocol(self) -> str | None:
+        return self.summary.protocol if self.summary else None
+
+    @property
+    def trained_on_problem(self) -> bool | None:
+        if self.summary:
+            return self.summary.trained_on_problem
+        return any(p.trained_on_problem for p in self.problems) if self.problems else None
+
+    @property
+    def reset_weights(self) -> bool | None:
+        return self.summary.reset_weights if self.summary else None
+
+    @property
+    def attempted(self) -> int | None:
+        return len(self.problems) if self.problems else (self.summary.attempted if self.summary else None)
+
+    @property
+    def solved(self) -> int | None:
+        if self.problems:
+            return sum(p.solved for p in self.problems)
+        return self.summary.solved if self.summary else None
+
+    @property
+    def control_solved(self) -> int | None:
+        if self.problems:
+            return sum(p.control_solved for p in self.problems)
+        return self.summary.control_solved if self.summary else None
+
+    @property
+    def skipped_already_solved(self) -> int | None:
+        return self.summary.skipped_already_solved if self.summary else None
+
+    @property
+    def eval_samples(self) -> int | None:
+        return self.summary.eval_samples if self.summary else None
+
+    @property
+    def seconds(self) -> float | None:
+        if self.problems:
+            return sum(p.seconds for p in self.problems)
+        return self.summary.seconds if self.summary else None
 
 
 @dataclass
@@ -182,7 +282,7 @@ class RunSummary:
     validation_baseline: EvalResult | None = None
     validation_final: EvalResult | None = None
     #: Nodes dropped as equal to an evaluation problem (variants stage + train stage), see decontaminate.py.
-    decontamination: dict[str, Any] = field(default_factory=dict)
+    decontamination: dict[str, Decontamination] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     eval_k: list[int] = field(default_factory=list)
     ttrl_eval_samples: int | None = None

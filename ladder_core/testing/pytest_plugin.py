@@ -34,3 +34,17 @@ def ladder_domain_contract():
     from ladder_core.testing.contract import check_domain_contract
 
     return check_domain_contract
+
+
+@pytest.fixture
+def ladder_faulty_plugin():
+    """The fault-injecting test plugin (:mod:`ladder_core.testing.faulty_domain`), its fault tally reset.
+
+    Register it with ``create_plugin_manager(extra_plugins=[ladder_faulty_plugin])``;
+    ``ladder_faulty_plugin.INJECTED`` counts what it injected.
+    """
+    from ladder_core.testing import faulty_domain
+
+    faulty_domain.reset()
+    yield faulty_domain
+    faulty_domain.reset()

@@ -33,7 +33,11 @@ from torch.utils.data import Sampler
 from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 
+from ladder_core.artifacts import TrainStep, append_jsonl, read_jsonl, write_jsonl
 from ladder_core.difficulty.dynamic_sampling import DynamicSamplingStats
+from ladder_core.records import TreeNode
+from ladder_core.training.checkpoints import AtomicCheckpointMixin
+from ladder_core.training.distributed import timeout_seconds
 from ladder_core.training.rewards import ScoredBatch
 
 log = logging.getLogger(__name__)
@@ -43,15 +47,8 @@ _CHECKPOINTING_ARG = ("activation_checkpointing" if "activation_checkpointing" i
                       else "gradient_checkpointing")
 
 
-@dataclass(frozen=True)
-class TrainingNode:
-    """A problem the trainer may sample: a tree node (roots included)."""
-
-    id: str
-    parent_id: str | None
-    depth: int
-    root_id: str
-    text: str
+#: A problem the trainer may sample: the one tree-node record (roots included).
+TrainingNode = TreeNode
 
 
 def grpo_config(cfg: Any, output_dir: Path, *, num_processes: int = 1, max_steps: int | None = None) -> GRPOConfig:
@@ -103,6 +100,7 @@ def grpo_config(cfg: Any, output_dir: Path, *, num_processes: int = 1, max_steps
         shuffle_dataset=False,
         disable_tqdm=False,
         save_only_model=False,
+        ddp_timeout=timeout_seconds(cfg),
     )
     # transformers 5 renamed the argument (the old name raises a FutureWarning); 4.x knows only the old one.
     kwargs[_CHECKPOINTING_ARG] = bool(tr.gradient_checkpointing)
@@ -154,7 +152,6 @@ class TrainingMonitor:
     curriculum: Any
     depth_of: dict[str, int]
     gather: Callable[[list[Any]], list[Any]] = field(default=lambda x: x)
-    last_local_rewards: list[float] = field(default_factory=list)
     step_rewards: dict[int, list[float]] = field(default_factory=lambda: defaultdict(list))
     solved_nodes: set[str] = field(default_factory=set)
     watch: set[str] = field(default_factory=set)  # node ids whose first solve stops training (TTRL)
@@ -162,7 +159,6 @@ class TrainingMonitor:
     step: int = 0
 
     def __call__(self, batch: ScoredBatch) -> None:
-        self.last_local_rewards = list(batch.rewards)
         rows = self.gather(list(zip(batch.node_ids, batch.correct, batch.rewards)))
         successes: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for node_id, ok, reward in rows:
@@ -229,19 +225,46 @@ def splice_rows(base: dict[str, Any], repl: dict[str, Any], base_rows: list[int]
     return out
 
 
-class LadderGRPOTrainer(GRPOTrainer):
-    """``GRPOTrainer`` with a curriculum sampler and dynamic sampling (see module docstring)."""
+class LadderGRPOTrainer(AtomicCheckpointMixin, GRPOTrainer):
+    """``GRPOTrainer`` with a curriculum sampler and dynamic sampling (see module docstring).
+
+    Dynamic sampling is :class:`~ladder_core.difficulty.dynamic_sampling.DynamicSampler`,
+    fed explicitly with the weighted total reward of every completion of the
+    *global* batch (TRL gathers rewards across ranks before computing
+    advantages; we read them from that same call), so every rank takes the same
+    decision. The private TRL methods overridden here are guarded by
+    ``tests/test_trl_contract.py``; the checkpoint ones by ``tests/test_checkpoints.py``.
+    """
 
     def __init__(self, *args: Any, curriculum: Any, monitor: TrainingMonitor,
-                 dynamic_sampling: bool = True, replacement_budget: int = 2, **kwargs: Any) -> None:
+                 dynamic_sampling: bool = True, replacement_budget: int = 2, max_prompt_length: int | None = None,
+                 **kwargs: Any) -> None:
+        from ladder_core.difficulty.dynamic_sampling import DynamicSampler
+
+        if max_prompt_length is not None and int(max_prompt_length) < 1:
+            raise ValueError(f"model.max_prompt_length must be >= 1 or null, got {max_prompt_length}")
+        self.ladder_max_prompt_length = int(max_prompt_length) if max_prompt_length else None
+        self.ladder_truncated_prompts = 0
         self.ladder_curriculum = curriculum
         self.ladder_monitor = monitor
-        self.ladder_dynamic = dynamic_sampling
-        self.ladder_budget = replacement_budget
-        self.ladder_counters = DynamicSamplingStats()
-        self._ladder_warned_multi = False
-        super().__init__(*args, **kwargs)
+        self._ladder_captured: list[torch.Tensor] | None = None
+        args_ = kwargs.get("args") if "args" in kwargs else (args[2] if len(args) > 2 else None)
+        if args_ is not None and args_.use_vllm and args_.vllm_mode == "colocate":
+            # One engine per process: every trainer of the run (TTRL builds one per problem) reuses it.
+            from ladder_core.generation.engine import reuse_engine_for_trl
+
+            with reuse_engine_for_trl():
+                super().__init__(*args, **kwargs)
+        else:
+            super().__init__(*args, **kwargs)
+        # The curriculum's estimates are fed by the monitor (domain verdicts), not by reward thresholds.
+        self.ladder_dynamic = DynamicSampler(curriculum, self.num_generations, replacement_budget=replacement_budget,
+                                             enabled=dynamic_sampling, update_estimates=False)
         self.ladder_row_of = {row["node_id"]: i for i, row in enumerate(self.train_dataset)}
+
+    @property
+    def ladder_counters(self) -> DynamicSamplingStats:
+        return self.ladder_dynamic.stats
 
     # ---------------------------------------------------------------- sampling
     def _get_train_sampler(self, dataset: Any = None) -> Sampler:
@@ -251,74 +274,156 @@ class LadderGRPOTrainer(GRPOTrainer):
             repeat_count=self.num_iterations * self.args.steps_per_generation,
         )
 
-    # ------------------------------------------------------- dynamic sampling
-    def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
-        from ladder_core.difficulty.dynamic_sampling import zero_variance_groups
+    def _tokenize_prompts(self, prompts: list) -> Any:
+        """TRL's tokenization, then prompts longer than ``model.max_prompt_length`` tokens are cut from the left.
 
-        output = super()._generate_and_score_completions(inputs)
-        if not self.model.training or not self.ladder_dynamic:
-            return output
-        group = self.num_generations
-        rewards = list(self.ladder_monitor.last_local_rewards)
-        if len(rewards) != len(inputs) or len(inputs) % group:
-            return output
+        The left cut keeps the end of the prompt (the question and the generation prompt), as TRL did
+        before it dropped its own ``max_prompt_length``.
+        """
+        prompt_ids, images, multimodal_fields = super()._tokenize_prompts(prompts)
+        limit = self.ladder_max_prompt_length
+        if limit is not None and any(len(ids) > limit for ids in prompt_ids):
+            if multimodal_fields:
+                raise ValueError("model.max_prompt_length cannot cut multimodal prompts; set it to null")
+            cut = sum(len(ids) > limit for ids in prompt_ids)
+            if not self.ladder_truncated_prompts:
+                log.warning("prompts longer than model.max_prompt_length=%d tokens are cut from the left", limit)
+            self.ladder_truncated_prompts += cut
+            prompt_ids = [list(ids)[-limit:] for ids in prompt_ids]
+        return prompt_ids, images, multimodal_fields
+
+    # ------------------------------------------------------- dynamic sampling
+    def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
+        rewards_per_func = super()._calculate_rewards(inputs, prompts, completions, completion_ids_list)
+        if self._ladder_captured is not None:
+            self._ladder_captured.append(rewards_per_func)
+        return rewards_per_func
+
+    def _score_round(self, inputs: list[dict[str, Any]]) -> tuple[dict[str, Any], list[str], list[float]]:
+        """TRL's generate-and-score on local ``inputs``; plus, for the global batch, one node id per group
+        and the weighted total reward of every completion."""
+        from accelerate.utils import gather_object
+
+        from ladder_core.difficulty.dynamic_sampling import total_rewards
+
+        self._ladder_captured = []
+        try:
+            output = super()._generate_and_score_completions(inputs)
+            captured = self._ladder_captured
+        finally:
+            self._ladder_captured = None
+        if len(captured) != 1:
+            raise RuntimeError(f"TRL called _calculate_rewards {len(captured)} times in one "
+                               "_generate_and_score_completions (expected once): the installed TRL is outside the "
+                               "range ladder supports (see pyproject.toml and tests/test_trl_contract.py)")
+        per_func = captured[0].detach().float().cpu().tolist()
+        weights = self.reward_weights.detach().float().cpu().tolist()
+        node_ids = [row["node_id"] for row in inputs]
         if self.accelerator.num_processes > 1:
-            if not self._ladder_warned_multi:
-                log.warning("dynamic sampling replaces groups only on a single process; with several processes "
-                            "zero-variance groups are left to contribute no advantage")
-                self._ladder_warned_multi = True
+            node_ids = gather_object(node_ids)
+        group = self.num_generations
+        if any(len(set(node_ids[g:g + group])) != 1 for g in range(0, len(node_ids), group)):
+            raise RuntimeError("a group of completions mixes prompts: TRL's sampler layout changed")
+        return output, node_ids[::group], total_rewards(per_func, weights, group)
+
+    def _log_snapshot(self) -> tuple[dict[str, int], dict[str, Any]]:
+        """What TRL has logged so far (metric list lengths, completion tables), to roll replacement rounds back."""
+        metrics = {k: len(v) for k, v in self._metrics["train"].items() if k != "num_tokens"}
+        tables = {k: ({kk: list(vv) for kk, vv in v.items()} if isinstance(v, dict) else list(v))
+                  for k, v in self._logs.items()}
+        return metrics, tables
+
+    def _restore_logs(self, snapshot: tuple[dict[str, int], dict[str, Any]]) -> None:
+        """Keep replacement rounds out of TRL's logged reward and completion tables (the batch as first drawn).
+
+        ``num_tokens`` keeps counting them: those tokens were really generated.
+        """
+        metrics, tables = snapshot
+        for key, values in self._metrics["train"].items():
+            if key != "num_tokens":
+                del values[metrics.get(key, 0):]
+        for key, value in self._logs.items():
+            saved = tables.get(key, {} if isinstance(value, dict) else [])
+            if isinstance(value, dict):
+                for sub, deq in value.items():
+                    deq.clear()
+                    deq.extend(saved.get(sub, []))
+            else:
+                value.clear()
+                value.extend(saved)
+
+    def _generate_and_score_completions(self, inputs: list[dict[str, Any]]) -> dict[str, Any]:
+        if not self.model.training:
+            return super()._generate_and_score_completions(inputs)
+        group = self.num_generations
+        processes = self.accelerator.num_processes
+        rank = self.accelerator.process_index
+        output, node_ids, totals = self._score_round(inputs)
+        # Replacements fill slots on their own rank only, so each rank must own whole groups.
+        whole_groups = len(inputs) % group == 0
+        plan = self.ladder_dynamic.new_batch(shards=processes if whole_groups else 1,
+                                             replace=whole_groups or processes == 1)
+        plan.observe(node_ids, totals)
+        snapshot = self._log_snapshot() if self.ladder_dynamic.enabled else None
+        rounds: dict[int, dict[str, Any]] = {}
+        while more := plan.next_prompts():
+            per_rank = len(more) // processes
+            mine = more[rank * per_rank:(rank + 1) * per_rank]
+            repl_inputs = [self.train_dataset[self.ladder_row_of[i]] for i in mine for _ in range(group)]
+            repl_output, repl_ids, repl_totals = self._score_round(repl_inputs)
+            if repl_ids != more:
+                raise RuntimeError("replacement round gathered out of order across ranks")
+            plan.observe(more, repl_totals)
+            rounds[plan.rounds_used] = repl_output
+        if rounds and snapshot is not None:
+            self._restore_logs(snapshot)
+        result = plan.finish()
+        if not self.ladder_dynamic.enabled:
             return output
-        bad = zero_variance_groups(rewards, group)
-        self.ladder_counters.batches += 1
-        self.ladder_counters.groups_seen += len(inputs) // group
-        self.ladder_counters.zero_variance += len(bad)
-        tried: set[str] = {row["node_id"] for row in inputs}
-        rounds = 0
-        while bad and rounds < self.ladder_budget:
-            rounds += 1
-            candidates = self.ladder_curriculum.sample(len(bad), exclude=tried, probe=False)
-            if not candidates:
-                break
-            tried.update(candidates)
-            repl_inputs = [self.train_dataset[self.ladder_row_of[i]] for i in candidates for _ in range(group)]
-            self.ladder_counters.extra_rounds += 1
-            self.ladder_counters.extra_groups += len(candidates)
-            self.ladder_counters.extra_generations += len(repl_inputs)
-            repl = super()._generate_and_score_completions(repl_inputs)
-            repl_rewards = list(self.ladder_monitor.last_local_rewards)
-            repl_bad = set(zero_variance_groups(repl_rewards, group))
-            good = [g for g in range(len(candidates)) if g not in repl_bad]
-            if not good:
+        local_groups = len(inputs) // group if whole_groups else 0
+        for round_index, repl_output in rounds.items():
+            local_repl = len(repl_output["advantages"]) // group
+            pairs = [(slot - rank * local_groups, ref.index - rank * local_repl)
+                     for slot, ref in result.assignments if ref.round == round_index
+                     and plan.shard_of(ref) == rank]
+            if not pairs:
                 continue
-            pairs = list(zip(bad, good))
-            base_rows = [g * group + j for g, _ in pairs for j in range(group)]
-            repl_rows = [g * group + j for _, g in pairs for j in range(group)]
-            merged = splice_rows(output, repl, base_rows, repl_rows, self.processing_class.pad_token_id)
+            base_rows = [s * group + j for s, _ in pairs for j in range(group)]
+            repl_rows = [r * group + j for _, r in pairs for j in range(group)]
+            merged = splice_rows(output, repl_output, base_rows, repl_rows, self.processing_class.pad_token_id)
             if merged is None:
-                break
+                raise RuntimeError(f"cannot splice replacement rows into TRL's batch (keys {sorted(output)}); "
+                                   "set curriculum.dynamic_sampling=false for this model")
             output = merged
-            self.ladder_counters.replaced += len(pairs)
-            bad = bad[len(pairs):]
-        if bad:
-            rows = [g * group + j for g in bad for j in range(group)]
-            output["completion_mask"] = output["completion_mask"].clone()
-            output["completion_mask"][rows] = 0
+        lo, hi = rank * len(inputs), (rank + 1) * len(inputs)
+        rows = [r - lo for g in result.unfilled for r in range(g * group, (g + 1) * group) if lo <= r < hi]
+        if rows:
+            for key in ("completion_mask", "tool_mask"):
+                if key in output:
+                    output[key] = output[key].clone()
+                    output[key][rows] = 0
             output["advantages"] = output["advantages"].clone()
             output["advantages"][rows] = 0.0
-            self.ladder_counters.dropped_unreplaced += len(bad)
         if "num_items_in_batch" in output:
-            total = output["completion_mask"].sum()
-            output["num_items_in_batch"] = self.accelerator.gather(total).sum() if torch.is_tensor(total) else total
+            output["num_items_in_batch"] = self.accelerator.gather(loss_mask(output).sum()).sum()
         return output
+
+
+def loss_mask(output: dict[str, Any]) -> torch.Tensor:
+    """The tokens the loss counts: completion tokens, minus tool results when TRL's ``tool_mask`` is present."""
+    mask = output["completion_mask"]
+    return mask if output.get("tool_mask") is None else mask * output["tool_mask"]
 
 
 class LadderCallback(TrainerCallback):
     """Writes ``log.jsonl``, tells observer plugins, saves curriculum state, and stops TTRL early."""
 
     def __init__(self, *, stage: str, log_path: Path | None, monitor: TrainingMonitor, curriculum: Any,
-                 counters: Callable[[], DynamicSamplingStats], on_step: Callable[[int, dict[str, Any]], None]
-                 | None = None, stop_when_watched_solved: bool = False) -> None:
+                 counters: Callable[[], DynamicSamplingStats], on_step: Callable[[int, TrainStep], None]
+                 | None = None, stop_when_watched_solved: bool = False,
+                 faults: Callable[[], dict[str, int]] | None = None) -> None:
         self.stage = stage
+        self.faults = faults
         self.log_path = log_path
         self.monitor = monitor
         self.curriculum = curriculum
@@ -337,21 +442,21 @@ class LadderCallback(TrainerCallback):
         """One ``log.jsonl`` line per logged training step (TRL logs after ``on_step_end``)."""
         if not logs or "reward" not in logs:
             return
-        record = {
-            "step": state.global_step,
-            "reward": finite_or_none(logs.get("reward")),
-            "reward_std": finite_or_none(logs.get("reward_std")),
-            "frac_zero_std": finite_or_none(logs.get("frac_reward_zero_std")),
-            "loss": finite_or_none(logs.get("loss")),
-            "depth_reward": self.monitor.pop_step_stats(),
-            "depth_success": {str(k): v for k, v in self.curriculum.depth_success().items()},
-            "roots_mastered": len(self.curriculum.mastered_roots()),
-            "dynamic": self.counters().as_dict(),
-            "seconds": round(time.monotonic() - self.started, 2),
-        }
+        record = TrainStep(
+            step=state.global_step,
+            reward=finite_or_none(logs.get("reward")),
+            reward_std=finite_or_none(logs.get("reward_std")),
+            frac_zero_std=finite_or_none(logs.get("frac_reward_zero_std")),
+            loss=finite_or_none(logs.get("loss")),
+            depth_reward=self.monitor.pop_step_stats(),
+            depth_success={str(k): v for k, v in self.curriculum.depth_success().items()},
+            roots_mastered=len(self.curriculum.mastered_roots()),
+            dynamic=self.counters().as_dict(),
+            reward_faults=self.faults() if self.faults is not None else {},
+            seconds=round(time.monotonic() - self.started, 2),
+        )
         if self.log_path is not None and state.is_world_process_zero:
-            with self.log_path.open("a") as f:
-                f.write(json.dumps(record) + "\n")
+            append_jsonl(self.log_path, [record])
         if self.on_step is not None:
             self.on_step(state.global_step, record)
 
@@ -376,16 +481,8 @@ def restore_curriculum(checkpoint: Path, curriculum: Any, counters: DynamicSampl
 
 def truncate_log(path: Path, last_step: int) -> None:
     """Drop log lines after ``last_step`` (written after the checkpoint a resumed run starts from)."""
-    if not path.exists():
-        return
-    keep = []
-    for line in path.read_text().splitlines():
-        try:
-            if json.loads(line)["step"] <= last_step:
-                keep.append(line)
-        except (json.JSONDecodeError, KeyError):
-            break
-    path.write_text("".join(f"{line}\n" for line in keep))
+    if path.exists():
+        write_jsonl(path, [r for r in read_jsonl(path, TrainStep) if r.step <= last_step])
 
 
 def finite_or_none(x: Any) -> float | None:

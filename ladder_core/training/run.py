@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ladder_core.artifacts import TrainStep, TrainSummary, read_jsonl
 from ladder_core.console import install_console_progress
+from ladder_core.deadlines import PluginDeadlines
 from ladder_core.domain import Domain
 from ladder_core.hookspecs import TrainStepInfo
 from ladder_core.plugins import PluginHost
@@ -26,36 +26,22 @@ from ladder_core.training.grpo import (
     restore_curriculum,
     truncate_log,
 )
+from ladder_core.training.checkpoints import AttemptLedger, latest_valid_checkpoint, read_checkpoint_json
 from ladder_core.training.rewards import DomainReward, RewardValues
+
+REWARD_FAULTS_FILE = "ladder_reward_faults.json"
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
-class TrainResult:
-    steps: int
-    seconds: float
-    reward_first: float | None
-    reward_last: float | None
-    dynamic_sampling: dict[str, int]
-    reward_failures: int
-    reward_checks: int
-    final_depth_success: dict[str, float]
-    first_solved_step: dict[str, int]
-    solved_nodes: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
 def make_curriculum(cfg: Any, nodes: Sequence[TrainingNode], seed: int, mode: str | None = None) -> Any:
     from ladder_core.difficulty.config import CurriculumConfig
-    from ladder_core.difficulty.sampler import CurriculumNode, CurriculumSampler
+    from ladder_core.difficulty.sampler import CurriculumSampler
 
     config = CurriculumConfig.from_cfg(cfg.curriculum)
     if mode is not None:
         config = CurriculumConfig.from_dict({**config.to_dict(), "mode": mode})
-    return CurriculumSampler([CurriculumNode(n.id, n.parent_id, n.depth, n.root_id) for n in nodes], config, seed=seed)
+    return CurriculumSampler(nodes, config, seed=seed)
 
 
 def extra_reward_functions(cfg: Any, domain: Domain, host: PluginHost | None) -> tuple[list[Any], list[float]]:
@@ -67,6 +53,10 @@ def extra_reward_functions(cfg: Any, domain: Domain, host: PluginHost | None) ->
     for name in names:
         if name not in specs:
             raise ValueError(f"unknown reward function {name!r}; installed: {', '.join(sorted(specs)) or '(none)'}")
+        if specs[name].domains and domain.name not in specs[name].domains:
+            log.warning("reward function %r is restricted to domain(s) %s: not applied to this %r run",
+                        name, ", ".join(specs[name].domains), domain.name)
+            continue
         funcs.append(specs[name].factory(domain, cfg.reward))
         weights.append(float((cfg.reward.get("weights") or {}).get(name, 1.0)))
     return funcs, weights
@@ -87,18 +77,20 @@ def train_on_nodes(
     resume: bool = True,
     save_checkpoints: bool = True,
     curriculum_mode: str | None = None,
-    on_step: Callable[[int, dict[str, Any]], None] | None = None,
-) -> tuple[TrainResult, Any]:
+    on_step: Callable[[int, TrainStep], None] | None = None,
+    run_dir: Path | None = None,
+    problem_id: str | None = None,
+) -> tuple[TrainSummary, Any]:
     """Run GRPO on ``nodes`` with the curriculum; write ``log.jsonl`` and checkpoints under ``out_dir``.
 
     Returns the result record and the trainer (whose ``model`` holds the
     trained weights, peft-wrapped when LoRA is on).
 
     ``watch``: node ids (TTRL: the test problem itself) whose first verified
-    solve is recorded and stops training early.
+    solve is recorded and stops training early. ``run_dir`` and
+    ``problem_id`` (TTRL: the test problem) are passed on to observer plugins.
     """
     import torch
-    from transformers.trainer_utils import get_last_checkpoint
 
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt_dir = out_dir / "checkpoints"
@@ -107,17 +99,20 @@ def train_on_nodes(
     dataset = build_dataset(nodes, lambda n: fmt.trl_prompt(domain, Problem(id=n.id, text=n.text)))
     curriculum = make_curriculum(cfg, nodes, seed=int(cfg.seed), mode=curriculum_mode)
 
-    from accelerate import PartialState
     from accelerate.utils import gather_object
 
-    state = PartialState()
+    from ladder_core.training.distributed import process_state
+
+    state = process_state(cfg)
     monitor = TrainingMonitor(
         curriculum=curriculum, depth_of={n.id: n.depth for n in nodes},
         gather=(lambda rows: gather_object(rows)) if state.num_processes > 1 else (lambda rows: rows),
         watch=set(watch),
     )
-    reward = DomainReward(domain, RewardValues.from_config(cfg.reward), observers=[monitor])
+    reward = DomainReward(domain, RewardValues.from_config(cfg.reward), observers=[monitor],
+                          deadlines=PluginDeadlines.of(cfg))
     extra_funcs, extra_weights = extra_reward_functions(cfg, domain, host)
+    extra_funcs = [reward.guard(f) for f in extra_funcs]
     args = grpo_config(cfg, ckpt_dir, num_processes=state.num_processes, max_steps=max_steps)
     if not save_checkpoints:
         args.save_strategy = "no"
@@ -137,40 +132,51 @@ def train_on_nodes(
         monitor=monitor,
         dynamic_sampling=bool(cfg.curriculum.dynamic_sampling),
         replacement_budget=int(cfg.curriculum.replacement_budget),
+        max_prompt_length=cfg.model.get("max_prompt_length"),
     )
 
-    def notify(step: int, record: dict[str, Any]) -> None:
+    def notify(step: int, record: TrainStep) -> None:
         if host is not None:
-            metrics = {k: v for k, v in record.items() if isinstance(v, (int, float))}
-            host.train_step_end(TrainStepInfo(stage=stage, step=step, metrics=metrics))
+            host.train_step_end(TrainStepInfo(stage=stage, step=step, log=record,
+                                              run_dir=run_dir if run_dir is not None else out_dir,
+                                              problem_id=problem_id))
         if on_step is not None:
             on_step(step, record)
 
     callback = LadderCallback(stage=stage, log_path=log_path, monitor=monitor, curriculum=curriculum,
                               counters=lambda: trainer.ladder_counters, on_step=notify,
-                              stop_when_watched_solved=bool(watch))
+                              stop_when_watched_solved=bool(watch), faults=reward.faults.take_step)
     trainer.add_callback(callback)
+    trainer.ladder_checkpoint_writers = [lambda path: (path / REWARD_FAULTS_FILE).write_text(
+        json.dumps({"faults": reward.faults.totals(), "checks": reward.stats.checks}))]
     install_console_progress(trainer, desc=stage)
 
-    checkpoint = get_last_checkpoint(str(ckpt_dir)) if (resume and ckpt_dir.is_dir()) else None
+    checkpoint = latest_valid_checkpoint(ckpt_dir) if resume else None
     if checkpoint:
-        restore_curriculum(Path(checkpoint), curriculum, trainer.ladder_counters)
-        truncate_log(log_path, int(Path(checkpoint).name.split("-")[-1]))
+        restore_curriculum(checkpoint, curriculum, trainer.ladder_counters)
+        saved = read_checkpoint_json(checkpoint, REWARD_FAULTS_FILE)
+        reward.faults.restore(saved.get("faults") or {})
+        reward.stats.checks += int(saved.get("checks") or 0)
+        truncate_log(log_path, int(checkpoint.name.split("-")[-1]))
         log.info("resuming %s from %s", stage, checkpoint)
     elif log_path.exists():
         log_path.unlink()
-    start = time.monotonic()
-    trainer.train(resume_from_checkpoint=checkpoint)
-    seconds = time.monotonic() - start
-    rewards = [r.get("reward") for r in _read_jsonl(log_path) if r.get("reward") is not None]
-    result = TrainResult(
+    ledger = AttemptLedger(out_dir / "train_attempts.json")
+    ledger.start(fresh=not resume)
+    try:
+        trainer.train(resume_from_checkpoint=str(checkpoint) if checkpoint else None)
+    finally:
+        seconds = ledger.stop()
+    rewards = [r.reward for r in read_jsonl(log_path, TrainStep) if r.reward is not None]
+    result = TrainSummary(
         steps=int(trainer.state.global_step),
         seconds=round(seconds, 2),
         reward_first=rewards[0] if rewards else None,
         reward_last=rewards[-1] if rewards else None,
         dynamic_sampling=trainer.ladder_counters.as_dict(),
-        reward_failures=reward.stats.failures + reward.stats.crashed_batches,
+        reward_failures=reward.faults.totals(),
         reward_checks=reward.stats.checks,
+        attempts=ledger.attempts,
         final_depth_success={str(k): v for k, v in curriculum.depth_success().items()},
         first_solved_step=dict(monitor.first_solved_step),
         solved_nodes=sorted(monitor.solved_nodes),
@@ -182,15 +188,3 @@ def _peft(cfg: Any) -> Any:
     from ladder_core.models import lora_config
 
     return lora_config(cfg.model)
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    if not path.exists():
-        return []
-    rows = []
-    for line in path.read_text().splitlines():
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError:
-            break
-    return rows

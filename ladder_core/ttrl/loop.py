@@ -21,16 +21,24 @@ reported under that name, not as TTRL.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
+from ladder_core.artifacts import (
+    Decontamination,
+    TtrlProblemResult,
+    TtrlSummary,
+    append_jsonl,
+    cut_torn_tail,
+    from_dict,
+    read_jsonl,
+    write_json,
+    write_jsonl,
+)
 from ladder_core.evaluation.evaluate import read_results
 from ladder_core.evaluation.solved import is_solved
-from ladder_core.hookspecs import TTRLProblemResult
 from ladder_core.records import Problem
 from ladder_core.schema import TTRLConfig
 from ladder_core.ttrl.weights import WeightSnapshot, plain_model
@@ -79,7 +87,9 @@ def attempt(ctx: Any, model: Any, tokenizer: Any, problems: list[Problem], n: in
     greedy = generator.generate(texts, n=1, temperature=0.0, max_new_tokens=max_new)
     flat_p = [p for p, comps in zip(problems, sampled, strict=True) for _ in comps] + list(problems)
     flat_c = [c for comps in sampled for c in comps] + [g[0] for g in greedy]
-    verdicts = ctx.domain.verify_batch(flat_p, flat_c)
+    from ladder_core.training.rewards import checked_verdicts  # under the core's deadlines
+
+    verdicts = checked_verdicts(ctx.domain, flat_p, flat_c)
     out, cursor = [], 0
     for comps in sampled:
         out.append([v.correct for v in verdicts[cursor:cursor + len(comps)]])
@@ -87,11 +97,12 @@ def attempt(ctx: Any, model: Any, tokenizer: Any, problems: list[Problem], n: in
     return [Attempt(n=len(ok), correct=sum(ok), greedy=verdicts[cursor + i].correct) for i, ok in enumerate(out)]
 
 
-def run_ttrl(ctx: Any) -> dict[str, Any]:
+def run_ttrl(ctx: Any) -> TtrlSummary:
     """The ttrl stage: writes ``ttrl/results.jsonl`` (one line per problem) and ``ttrl/summary.json``."""
     from tqdm.auto import tqdm
 
     from ladder_core.evaluation.splits import validation_problems
+    from ladder_core.generation.engine import resync_policy_engine
     from ladder_core.training.run import train_on_nodes
     from ladder_core.variants.decontaminate import Decontaminator, eval_sets_of_run
     from ladder_core.variants.grow import grow_trees
@@ -99,8 +110,8 @@ def run_ttrl(ctx: Any) -> dict[str, Any]:
     settings = TTRLConfig.of(ctx.cfg)
     out = ctx.stage_dir("ttrl")
     results_path = out / "results.jsonl"
-    done = {r["problem_id"]: r for r in _read_jsonl(results_path)}
-    results_path.write_text("".join(json.dumps(r) + "\n" for r in done.values()))  # drop a torn last line
+    cut_torn_tail(results_path)  # a kill's half line goes before appending
+    done = {r.problem_id: r for r in read_jsonl(results_path, TtrlProblemResult)}
     failed, already_solved, start_stage = problems_to_adapt(ctx, settings)
     todo = [p for p in failed if p.id not in done]
     model, tokenizer = ctx.load_model(trained=True)
@@ -118,60 +129,45 @@ def run_ttrl(ctx: Any) -> dict[str, Any]:
                               per_root=settings.variants_per_problem, exclude=own.rejection_reason, progress=False)
         keep = [problem.id] if settings.train_on_problem else []
         nodes, counts = own.filter_nodes(nodes, keep_roots=keep)
-        _write_training_nodes(tree_dir / "training_nodes.jsonl", nodes)  # what was trained on, for audits
+        write_jsonl(tree_dir / "training_nodes.jsonl", nodes)  # what was trained on, for audits
         steps, steps_to_solve, policy = 0, None, model
         if nodes:
             result, trainer = train_on_nodes(ctx.cfg, ctx.domain, nodes, model, tokenizer, tree_dir, stage="ttrl",
                                              max_steps=settings.max_steps, host=ctx.host, watch=keep,
-                                             resume=False, save_checkpoints=False)
+                                             resume=False, save_checkpoints=False, run_dir=ctx.run_dir,
+                                             problem_id=problem.id)
             policy, steps = trainer.model, result.steps
             steps_to_solve = result.first_solved_step.get(problem.id)
         adapted = attempt(ctx, policy, tokenizer, [problem], settings.eval_samples)[0]
         control = controls[problem.id]
-        record = TTRLProblemResult(
+        record = TtrlProblemResult(
             problem_id=problem.id, trained_on_problem=settings.train_on_problem,
             variants=sum(1 for n in nodes if n.id != problem.id), steps=steps, samples=adapted.n,
             adapted_correct=adapted.correct, adapted_greedy=adapted.greedy,
             control_correct=control.correct, control_greedy=control.greedy,
             solved=is_solved(adapted.greedy, adapted.n, adapted.correct),
             control_solved=is_solved(control.greedy, control.n, control.correct),
-            steps_to_solve=steps_to_solve)
+            steps_to_solve=steps_to_solve, decontamination=from_dict(Decontamination, counts.to_dict()),
+            seconds=round(time.monotonic() - begin, 2))
         ctx.host.ttrl_problem_end(record)
-        line = {**asdict(record), "decontamination": counts.to_dict(), "seconds": round(time.monotonic() - begin, 2)}
-        with results_path.open("a") as f:
-            f.write(json.dumps(line) + "\n")
-        done[problem.id] = line
+        append_jsonl(results_path, [record])
+        done[problem.id] = record
         model = snapshot.restore(policy) if snapshot is not None else plain_model(policy)
-        bar.set_postfix(solved=sum(r["solved"] for r in done.values()))
+        resync_policy_engine(model)  # the next tree samples from the restored (or continued) weights
+        bar.set_postfix(solved=sum(r.solved for r in done.values()))
     rows = [done[p.id] for p in failed if p.id in done]
-    summary = {
-        "protocol": PROTOCOL_ON_PROBLEM if settings.train_on_problem else PROTOCOL_VARIANTS_ONLY,
-        "trained_on_problem": settings.train_on_problem,
-        "reset_weights": settings.reset_weights,
-        "start_stage": start_stage,
-        "attempted": len(rows),
-        "solved": sum(r["solved"] for r in rows),
-        "control_solved": sum(r["control_solved"] for r in rows),
-        "skipped_already_solved": already_solved,
-        "eval_samples": settings.eval_samples,
-        "seconds": round(sum(r["seconds"] for r in rows), 2),
-    }
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    summary = TtrlSummary(
+        protocol=PROTOCOL_ON_PROBLEM if settings.train_on_problem else PROTOCOL_VARIANTS_ONLY,
+        trained_on_problem=settings.train_on_problem,
+        reset_weights=settings.reset_weights,
+        start_stage=start_stage,
+        attempted=len(rows),
+        solved=sum(r.solved for r in rows),
+        control_solved=sum(r.control_solved for r in rows),
+        skipped_already_solved=already_solved,
+        eval_samples=settings.eval_samples,
+        seconds=round(sum(r.seconds for r in rows), 2),
+    )
+    write_json(out / "summary.json", summary)
     return summary
 
-
-def _write_training_nodes(path: Path, nodes: list[Any]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text("".join(json.dumps({"id": n.id, "parent_id": n.parent_id, "depth": n.depth, "text": n.text}) + "\n"
-                            for n in nodes))
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    if path.exists():
-        for line in path.read_text().splitlines():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError:
-                break
-    return rows

@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ladder_core.deadlines import FAULTS, PluginDeadlines, call_with_deadline
 from ladder_core.domain import Domain, VariantGenerator
 from ladder_core.records import Problem, ValidatedVariant, VariantProposal, VariantRejection
 from ladder_core.config_nodes import coerce_node
@@ -179,6 +180,7 @@ class TreeBuilder:
         self.store = store if isinstance(store, VariantStore) else VariantStore(store)
         self.config = config or TreeConfig()
         self.host = host
+        self._deadlines: PluginDeadlines = getattr(host, "deadlines", None) or PluginDeadlines()
         self.progress = progress
         self.exclude = exclude
 
@@ -275,11 +277,13 @@ class TreeBuilder:
     def _canonical(self, problem: Problem) -> str:
         if self.config.dedup != "canonical":
             return ""
-        try:
-            return str(self.domain.canonical_form(problem))
-        except Exception as exc:  # noqa: BLE001 - a domain bug must not lose the run; dedup is weaker
-            logger.warning("canonical_form failed for %s: %s", problem.id, exc)
+        call = call_with_deadline(self.domain.canonical_form, problem, timeout_s=self._deadlines.validate_s,
+                                  name=f"{self.domain.name}.canonical_form")
+        if not call.ok:  # a domain bug must not lose the run; dedup is weaker
+            FAULTS.add(f"variants.canonical_form.{call.status}")
+            logger.warning("canonical_form failed for %s: %s", problem.id, call.error)
             return ""
+        return str(call.value)
 
     # ------------------------------------------------------------------- round
     def _select(self, state: _RootState) -> list[VariantNode]:
@@ -318,10 +322,15 @@ class TreeBuilder:
                 continue
             rng = random.Random(f"{cfg.seed}|propose|{round_index}|{generator.name}")
             problems = [requests[k][1].to_problem() for k in mine]
-            got = generator.propose(problems, cfg.children_per_node, rng)
-            if len(got) != len(problems):
-                raise RuntimeError(f"variant generator {generator.name!r} returned {len(got)} proposal lists "
-                                   f"for {len(problems)} problems")
+            call = call_with_deadline(generator.propose, problems, cfg.children_per_node, rng,
+                                      timeout_s=self._deadlines.propose_s, name=f"{generator.name}.propose")
+            got = call.value if call.ok else None
+            if not isinstance(got, (list, tuple)) or len(got) != len(problems):
+                kind = call.status if not call.ok else "wrong_length"
+                FAULTS.add(f"variants.propose.{generator.name}.{kind}")
+                logger.warning("variant generator %r failed this round (%s); its requests get no proposals",
+                               generator.name, call.error or f"{kind}: {type(got).__name__}")
+                continue
             for k, props in zip(mine, got, strict=True):
                 proposals[k] = [(generator.name, p) for p in list(props)[:cfg.children_per_node]]
             requested[generator.name] = len(mine) * cfg.children_per_node
@@ -359,10 +368,12 @@ class TreeBuilder:
         if cfg.dedup != "none" and text in state.exact:
             return reject("duplicate_exact")
         parent_problem = parent.to_problem()
-        try:
-            result = self.domain.validate_variant(parent_problem, proposal)
-        except Exception as exc:  # noqa: BLE001 - the contract says never raise; count it if a domain does
-            return reject("validator_error", f"{type(exc).__name__}: {exc}")
+        call = call_with_deadline(self.domain.validate_variant, parent_problem, proposal,
+                                  timeout_s=self._deadlines.validate_s, name=f"{self.domain.name}.validate_variant")
+        if not call.ok:  # the contract says never raise nor hang; count it if a domain does
+            FAULTS.add(f"variants.validate.{call.status}")
+            return reject("validator_timeout" if call.status == "timeout" else "validator_error", call.error)
+        result = call.value
         if isinstance(result, VariantRejection):
             return reject(result.reason or "rejected", result.detail)
         if not isinstance(result, ValidatedVariant):
@@ -395,10 +406,14 @@ class TreeBuilder:
             if overlap:
                 return reject(overlap, node.text)
         if cfg.reference_check_timeout_s:
-            try:
-                solvable = self.domain.reference_solvable(node.to_problem(), float(cfg.reference_check_timeout_s))
-            except Exception as exc:  # noqa: BLE001
-                return reject("reference_error", f"{type(exc).__name__}: {exc}")
+            limit = float(cfg.reference_check_timeout_s)
+            call = call_with_deadline(self.domain.reference_solvable, node.to_problem(), limit,
+                                      timeout_s=limit + self._deadlines.validate_s,
+                                      name=f"{self.domain.name}.reference_solvable")
+            if not call.ok:
+                FAULTS.add(f"variants.reference_solvable.{call.status}")
+                return reject("reference_error", call.error)
+            solvable = call.value
             if solvable is False:
                 return reject("reference_unsolved", f"not solved within {cfg.reference_check_timeout_s}s")
         return node

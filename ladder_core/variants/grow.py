@@ -6,14 +6,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ladder_core.records import Problem
-from ladder_core.training.grpo import TrainingNode
+from ladder_core.records import Problem, TreeNode
 
 
 def grow_trees(cfg: Any, domain: Any, host: Any, roots: Sequence[Problem], out_dir: Path, *, max_depth: int,
                per_root: int, exclude: Callable[[Problem], str | None] | None = None,
-               progress: bool = True) -> tuple[list[TrainingNode], dict[str, Any]]:
-    """Build (or resume) the trees of ``roots`` in ``out_dir``; nodes as trainer nodes, and the build summary.
+               progress: bool = True) -> tuple[list[TreeNode], dict[str, Any]]:
+    """Build (or resume) the trees of ``roots`` in ``out_dir``; their nodes (what the trainer samples) and the summary.
 
     ``exclude`` rejects candidates equal to an evaluation problem (decontamination).
     """
@@ -30,8 +29,5 @@ def grow_trees(cfg: Any, domain: Any, host: Any, roots: Sequence[Problem], out_d
             close = getattr(generator, "close", None)
             if callable(close):
                 close()
-    return [to_training_node(n) for n in result.nodes], result.summary()
+    return list(result.nodes), result.summary()
 
-
-def to_training_node(node: Any) -> TrainingNode:
-    return TrainingNode(id=node.id, parent_id=node.parent_id, depth=node.depth, root_id=node.root_id, text=node.text)

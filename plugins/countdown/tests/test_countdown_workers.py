@@ -12,26 +12,35 @@ import pytest
 from ladder_core.records import VerdictStatus
 from ladder_countdown.workers import CheckPool
 
-FAKE_WORKER = textwrap.dedent(
+FAKE = textwrap.dedent(
     """
-    import json, os, sys, time
-    print(json.dumps({"ready": True}), flush=True)
-    for line in sys.stdin:
-        task = json.loads(line)
-        if task["answer"] == "hang":
-            time.sleep(60)
-        if task["answer"] == "die":
-            os._exit(3)
-        print(json.dumps({"id": task["id"], "status": "correct", "reason": task["answer"]}), flush=True)
+    import os, time
+
+    def make(arg):
+        if arg.get("broken"):
+            raise ImportError("this worker cannot start")
+        def check(task):
+            answer = task[2]
+            if answer == "hang":
+                time.sleep(60)
+            if answer == "die":
+                os._exit(3)
+            return ["correct", answer]
+        return check
     """
 )
 
 
 @pytest.fixture
-def fake_pool(tmp_path: Path):
-    script = tmp_path / "fake_worker.py"
-    script.write_text(FAKE_WORKER)
-    pool = CheckPool(size=1, timeout_s=0.5, command=[sys.executable, str(script)])
+def fake_factory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    (tmp_path / "fake_countdown_worker.py").write_text(FAKE)
+    monkeypatch.syspath_prepend(str(tmp_path))  # workers see the parent's sys.path
+    return "fake_countdown_worker:make"
+
+
+@pytest.fixture
+def fake_pool(fake_factory: str):
+    pool = CheckPool(size=1, timeout_s=0.5, factory=fake_factory)
     yield pool
     pool.close()
 
@@ -79,15 +88,22 @@ def test_the_time_limit_works_off_the_main_thread(fake_pool: CheckPool) -> None:
     assert [s for s, _ in out] == [VerdictStatus.TIMEOUT, VerdictStatus.CORRECT]
 
 
-def test_close_kills_workers_and_the_pool_restarts_lazily() -> None:
+def test_close_kills_workers_and_the_domain_restarts_its_pool_lazily() -> None:
+    from ladder_core.records import Problem
+    from ladder_countdown.domain import CountdownDomain
+
     pool = CheckPool(size=1, timeout_s=2.0)
     assert pool.run([((2, 3), 6, "2*3")])[0][0] is VerdictStatus.CORRECT
-    procs = [w.proc for w in pool._workers]
+    procs = [w.process for w in pool._workers]
     pool.close()
     assert all(p.poll() is not None for p in procs)
     pool.close()  # twice is fine
-    assert pool.run([((2, 3), 5, "2+3")])[0][0] is VerdictStatus.CORRECT
-    pool.close()
+    domain = CountdownDomain()
+    problem = Problem("p", "numbers: 2 3; target: 5")
+    assert domain.verify(problem, "<ANSWER>2 + 3</ANSWER>").status is VerdictStatus.CORRECT
+    domain.close()
+    assert domain.verify(problem, "<ANSWER>2 + 3</ANSWER>").status is VerdictStatus.CORRECT
+    domain.close()
 
 
 def test_bad_settings_are_rejected() -> None:
@@ -97,32 +113,17 @@ def test_bad_settings_are_rejected() -> None:
         CheckPool(timeout_s=0)
 
 
-def test_slow_start_up_does_not_count_against_a_check(tmp_path: Path) -> None:
-    script = tmp_path / "slow_worker.py"
-    script.write_text("import time\ntime.sleep(1.0)\n" + FAKE_WORKER)
-    pool = CheckPool(size=1, timeout_s=0.3, command=[sys.executable, str(script)])
-    try:
-        results = pool.run([((1,), 1, "a"), ((1,), 1, "b")])
-        assert results == [(VerdictStatus.CORRECT, "a"), (VerdictStatus.CORRECT, "b")]
-    finally:
-        pool.close()
-
-
-def test_a_worker_that_cannot_start_is_an_error_not_a_hang(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_worker_that_cannot_start_is_an_error_not_a_hang(fake_factory: str) -> None:
     from ladder_core.records import Problem
-    from ladder_countdown import workers
     from ladder_countdown.domain import CountdownDomain
 
-    monkeypatch.setattr(workers, "STARTUP_TIMEOUT_S", 0.5)
-    for command in ([sys.executable, "-c", "import time; time.sleep(30)"], [sys.executable, "-c", "print('hello')"]):
-        pool = CheckPool(size=1, timeout_s=0.5, command=command)
-        start = time.monotonic()
-        with pytest.raises(RuntimeError, match="verifier worker"):
-            pool.run([((1,), 1, "1")])
-        assert time.monotonic() - start < 5.0
-        pool.close()
+    pool = CheckPool(size=1, timeout_s=0.5, factory=fake_factory, limits={"broken": 1})
+    start = time.monotonic()
+    assert pool.run([((1,), 1, "1")]) == [(VerdictStatus.ERROR, "verifier workers fail to start")]
+    assert time.monotonic() - start < 30.0
+    pool.close()
     domain = CountdownDomain()
-    domain._pool = CheckPool(size=1, timeout_s=0.5, command=[sys.executable, "-c", "pass"])
+    domain._pool = CheckPool(size=1, timeout_s=0.5, factory=fake_factory, limits={"broken": 1})
     verdict = domain.verify(Problem("p", "numbers: 1 2; target: 3"), "<ANSWER>1 + 2</ANSWER>")
-    assert verdict.status is VerdictStatus.ERROR and "verifier pool failed" in verdict.reason
+    assert verdict.status is VerdictStatus.ERROR and "fail to start" in verdict.reason
     domain.close()

@@ -40,7 +40,10 @@ def _check(problem: str, answer: str, **cfg) -> VerdictStatus:
 def test_labelled_set_has_210_checks():
     rows = _labelled()
     assert len(rows) == 210
-    assert sum(r["label"] for r in rows) == 98
+    # 95 correct: three answers once labelled correct are wrong under the rule of #15
+    # (acosh(x) on x < -1, -atan(1/x) jumping at 0); they are kept, labelled wrong.
+    assert sum(r["label"] for r in rows) == 95
+    assert {r["kind"] for r in rows if not r["label"]} >= {"half_domain", "jump"}
 
 
 def test_labelled_set_every_item_right_in_process():
@@ -74,8 +77,8 @@ def test_labelled_set_every_item_right_through_the_pool():
         ("integrate(1/x**2, x)", "-1/x + Abs(x)/x"),
         ("integrate(sec(x)**2, x)", "tan(x)"),
         ("integrate(sin(x)*cos(x), x)", "-cos(2*x)/4"),
-        ("integrate(1/sqrt(x**2 - 1), x)", "acosh(x)"),
         ("integrate(1/sqrt(x**2 - 1), x)", "log(x + sqrt(x**2 - 1))"),
+        ("integrate(1/sqrt(x**2 - 1), x)", "sign(x)*acosh(Abs(x))"),
         ("integrate(1/sqrt(x**2 + 1), x)", "arsinh(x)"),
         ("integrate(1/(1 - x**2), x)", "atanh(x)"),
         ("integrate(1/(1 - x**2), x)", "acoth(x)"),
@@ -110,6 +113,7 @@ def test_accepts_every_correct_form(problem, answer):
         ("integrate(sqrt(1 - x**2), x)", "asin(x)/2"),
         ("integrate(x, x)", "x**2/2 + sqrt(x - 100)"),  # real on a sliver only
         ("integrate(1/sqrt(x**2 - 1), x)", "-acosh(x)"),
+        ("integrate(1/sqrt(x**2 - 1), x)", "acosh(x)"),  # right for x > 1 only
         ("integrate(x**2, x)", "x**3"),
         ("integrate(sin(x), x)", "cos(x)"),
     ],

@@ -1,8 +1,12 @@
 """``ladder-verify``: check JSONL lines of ``{"problem": ..., "completion": ...}``.
 
-Each input line gives one output line: the input's keys plus ``correct``,
-``status``, ``reason`` and ``seconds``. A bad line (invalid JSON, missing keys)
-gets status ``error`` with the reason and never stops the rest. A summary goes
+Each input line gives exactly one output line, whatever it holds: the input's
+keys plus ``correct``, ``status``, ``reason`` and ``seconds``. A bad line gets
+status ``error``, its line number and the reason, and never stops the rest:
+invalid JSON or UTF-8, an empty line, integers too long to convert, nesting
+too deep for the parser, escaped lone surrogates (written back escaped), a
+record that cannot be written back (then only the verdict is written). The
+exit status is 0 unless reading the input or writing the output fails. A summary goes
 to stderr: count, checks per second, and accuracy / false accepts / false
 rejects when lines carry a boolean ``label``.
 
@@ -13,6 +17,7 @@ rejects when lines carry a boolean ``label``.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import sys
 import time
@@ -36,12 +41,22 @@ def _build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _parse_line(line: str) -> tuple[dict[str, Any], str]:
-    """The record and an error reason ("" when the line is usable)."""
+def _parse_line(raw: bytes) -> tuple[dict[str, Any], str]:
+    """The record and an error reason ("" when the line is usable). Never raises."""
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return {}, f"invalid UTF-8 at byte {exc.start}"
+    if not line.strip():
+        return {}, "empty line"
     try:
         record = json.loads(line)
     except json.JSONDecodeError as exc:
         return {}, f"invalid JSON: {exc.msg} (column {exc.colno})"
+    except RecursionError:
+        return {}, "invalid JSON: nested too deeply"
+    except (ValueError, TypeError, OverflowError, MemoryError) as exc:  # e.g. a 5,000-digit integer
+        return {}, f"invalid JSON: {type(exc).__name__}: {str(exc)[:120]}"
     if not isinstance(record, dict):
         return {}, "a line must be a JSON object"
     missing = [k for k in ("problem", "completion") if not isinstance(record.get(k), str)]
@@ -50,17 +65,43 @@ def _parse_line(line: str) -> tuple[dict[str, Any], str]:
     return record, ""
 
 
-def _chunks(stream: IO[str], size: int) -> Iterator[list[tuple[int, str]]]:
-    chunk: list[tuple[int, str]] = []
+def _chunks(stream: IO[bytes], size: int) -> Iterator[list[tuple[int, bytes]]]:
+    """Lines as bytes (decoded per line, so one invalid byte spoils one line, not the stream)."""
+    chunk: list[tuple[int, bytes]] = []
     for number, line in enumerate(stream, 1):
-        if not line.strip():
-            continue
-        chunk.append((number, line))
+        chunk.append((number, line.rstrip(b"\r\n")))
         if len(chunk) >= size:
             yield chunk
             chunk = []
     if chunk:
         yield chunk
+
+
+def _stdin_bytes() -> IO[bytes]:
+    """Standard input as bytes (a text stand-in without ``.buffer``, as in tests, is re-encoded)."""
+    buffer = getattr(sys.stdin, "buffer", None)
+    if buffer is not None:
+        return buffer
+    return io.BytesIO(sys.stdin.read().encode("utf-8", "surrogateescape"))
+
+
+def _dumps(out: dict[str, Any], number: int) -> str:
+    """One output line; falls back to an escaped line, then to the verdict alone (the record is unwritable)."""
+    try:
+        text = json.dumps(out, ensure_ascii=False)
+        text.encode("utf-8")  # lone surrogates cannot be written as UTF-8
+        return text
+    except UnicodeEncodeError:
+        try:
+            return json.dumps(out, ensure_ascii=True)
+        except (ValueError, TypeError, RecursionError):
+            pass
+    except (ValueError, TypeError, RecursionError):
+        pass
+    keep = {k: out[k] for k in ("correct", "status", "reason", "seconds") if k in out}
+    keep["line"] = number
+    keep["reason"] = f"{keep.get('reason', '')} (the input record could not be written back)".strip()
+    return json.dumps(keep, ensure_ascii=True, default=str)
 
 
 class _Summary:
@@ -99,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"ladder-verify: {exc}", file=sys.stderr)
         return 2
     try:
-        source = sys.stdin if args.input == "-" else open(args.input, encoding="utf-8", errors="replace")
+        source = _stdin_bytes() if args.input == "-" else open(args.input, "rb")
     except OSError as exc:
         print(f"ladder-verify: cannot read {args.input}: {exc.strerror}", file=sys.stderr)
         return 1
@@ -121,21 +162,32 @@ def main(argv: list[str] | None = None) -> int:
             for chunk in _chunks(source, max(1, args.chunk)):
                 parsed = [(number, *_parse_line(line)) for number, line in chunk]
                 good = [(rec["problem"], rec["completion"]) for _, rec, err in parsed if not err]
-                verdicts = iter(verifier.check_batch(good))
+                try:
+                    verdicts = iter([v.to_dict() for v in verifier.check_batch(good)])
+                except Exception as exc:  # noqa: BLE001 - the verifier should not raise; answer every line anyway
+                    failed = {"correct": False, "status": "error", "seconds": 0.0,
+                              "reason": f"verifier failed: {type(exc).__name__}: {exc}"[:300]}
+                    verdicts = iter([failed] * len(good))
                 for number, record, err in parsed:
                     if err:
                         out = {**record, "line": number, "correct": False, "status": "error", "reason": err,
                                "seconds": 0.0}
                     else:
-                        out = {**record, **next(verdicts).to_dict()}
+                        out = {**record, **next(verdicts)}
                     summary.add(record, out["correct"], out["status"])
-                    sink.write(json.dumps(out, ensure_ascii=False) + "\n")
+                    sink.write(_dumps(out, number) + "\n")
                 sink.flush()
+    except OSError as exc:
+        print(f"ladder-verify: reading or writing failed: {exc}", file=sys.stderr)
+        return 1
     finally:
-        if source is not sys.stdin:
+        if args.input != "-":
             source.close()
         if sink is not sys.stdout:
-            sink.close()
+            try:
+                sink.close()
+            except OSError:
+                pass
     print(summary.text(time.perf_counter() - start), file=sys.stderr)
     return 0
 

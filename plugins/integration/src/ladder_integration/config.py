@@ -53,7 +53,7 @@ class VerifierNode:
     batch_size: int = 16
     seed: int = 0
     points: int = 48
-    deriv_rtol: float = 1e-6
+    deriv_rtol: float = 1e-13
     n_intervals: int = 5
     interval_len: float = 0.1
     domain: list[float] = field(default_factory=lambda: [-10.0, 10.0])

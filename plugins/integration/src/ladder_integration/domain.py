@@ -17,12 +17,11 @@ size of numeric powers) before doing the work, and candidates longer than
 ``max_problem_chars`` are rejected before parsing, so these calls take
 milliseconds; a validation slower than ``variant_timeout_s`` is still rejected
 (``timeout``), after the fact. ``reference_solvable`` runs SymPy's
-``integrate`` in a separate process that is killed on timeout.
+``integrate`` in a :mod:`ladder_core.sandbox` worker that is killed on timeout.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 import time
 from collections.abc import Sequence
@@ -54,7 +53,7 @@ class IntegrationDomain(Domain):
         self.prompt_style = resolve_prompt_style(self.cfg.prompt_style, context.model_scale)
         self._verifier: Any = None
         self._verifier_lock = threading.Lock()
-        self._reference: _KillableWorker | None = None
+        self._reference: Any = None  # a ladder_core.sandbox.SandboxPool, started on first use
         self._reference_lock = threading.Lock()
         self._parent_canonical: dict[str, str | None] = {}
 
@@ -211,14 +210,20 @@ class IntegrationDomain(Domain):
         on timeout, parse failure or a non-elementary result, ``None`` only
         when the worker cannot be started.
         """
+        from ladder_core.sandbox import SandboxPool, SandboxSpec
+
         with self._reference_lock:
             if self._reference is None:
-                self._reference = _KillableWorker(memory_mb=max(int(self.cfg.verifier.memory_mb), 512))
-            try:
-                finished, result = self._reference.call(problem.text, timeout_s)
-            except _WorkerUnavailable:
-                return None
-        return bool(result) if finished else False
+                self._reference = SandboxPool(SandboxSpec(
+                    factory="ladder_integration.domain:make_reference_solver", workers=1, spare_workers=0,
+                    timeout_s=max(float(timeout_s), 1e-3), memory_mb=max(int(self.cfg.verifier.memory_mb), 512),
+                ), label="reference solver")
+            result = self._reference.map([problem.text], timeout_s=timeout_s)[0]
+        if result.ok:
+            return bool(result.value)
+        if result.status == "error" and "fail to start" in result.reason:
+            return None
+        return False  # timeout, a SymPy exception, or death at the memory cap: not solved in time
 
     # ----------------------------------------------------------- lifecycle
     def close(self) -> None:
@@ -319,107 +324,16 @@ def _reference_job(raw: str) -> bool:
     return all(type(f).__name__ in ELEMENTARY_FUNCTIONS for f in result.atoms(sympy.Function))
 
 
-def _worker_main(conn: Any, memory_mb: int) -> None:
-    """Child loop: answer jobs until told to stop; the parent kills it if a job runs too long."""
-    import os
-
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ[name] = "1"
-    import sympy  # noqa: F401  (imported before "ready" so the first job's time limit covers only the job)
+def make_reference_solver(arg: Any) -> Any:
+    """In a sandbox worker: import SymPy once (before "ready", outside any deadline); the handler runs one job."""
+    import sympy  # noqa: F401
 
     import ladder_integration.parsing  # noqa: F401
-    from ladder_integration.verify.workers import _limit_memory  # the verifier workers' cap, shared
 
-    _limit_memory(memory_mb)
-    conn.send(("ready", None))
-    while True:
+    def solve(raw: Any) -> bool:
         try:
-            job = conn.recv()
-        except EOFError:
-            return
-        if job is None:
-            return
-        try:
-            conn.send(("ok", _reference_job(job)))
+            return bool(_reference_job(str(raw)))
         except MemoryError:
-            conn.send(("ok", False))
-        except Exception as exc:  # SymPy may raise on odd input: count as not solved
-            conn.send(("error", f"{type(exc).__name__}: {exc}"[:200]))
+            return False
 
-
-class _WorkerUnavailable(RuntimeError):
-    pass
-
-
-class _KillableWorker:
-    """One child process reused across calls and replaced after a timeout (kill, not alarm).
-
-    Uses the ``forkserver`` start method where available (``spawn`` elsewhere)
-    so that the child never inherits the parent's threads or torch state.
-    """
-
-    STARTUP_TIMEOUT_S = 120.0
-
-    def __init__(self, memory_mb: int = 1024) -> None:
-        methods = multiprocessing.get_all_start_methods()
-        self._ctx = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
-        self._memory_mb = memory_mb
-        self._proc: Any = None
-        self._conn: Any = None
-
-    def _start(self) -> None:
-        parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=_worker_main, args=(child, self._memory_mb), daemon=True,
-                                 name="ladder-integration-reference")
-        proc.start()
-        child.close()
-        if not parent.poll(self.STARTUP_TIMEOUT_S):
-            _kill(proc)
-            raise _WorkerUnavailable("reference solver did not start")
-        try:
-            parent.recv()
-        except EOFError:
-            _kill(proc)
-            raise _WorkerUnavailable("reference solver died while starting") from None
-        self._proc, self._conn = proc, parent
-
-    def call(self, job: Any, timeout_s: float) -> tuple[bool, Any]:
-        """``(True, result)`` if the job finished in time, else ``(False, None)`` after killing the child."""
-        if self._proc is None or not self._proc.is_alive():
-            self._reset()
-            self._start()
-        try:
-            self._conn.send(job)
-            if self._conn.poll(max(0.0, timeout_s)):
-                status, value = self._conn.recv()
-                return True, value if status == "ok" else False
-        except (EOFError, OSError, BrokenPipeError):
-            self._reset()
-            return True, False  # the child died (memory limit): not solvable
-        self._reset()
-        return False, None
-
-    def _reset(self) -> None:
-        if self._conn is not None:
-            try:
-                self._conn.close()
-            except OSError:
-                pass
-        if self._proc is not None:
-            _kill(self._proc)
-        self._proc = self._conn = None
-
-    def close(self) -> None:
-        if self._proc is not None and self._proc.is_alive():
-            try:
-                self._conn.send(None)
-                self._proc.join(1.0)
-            except (OSError, BrokenPipeError):
-                pass
-        self._reset()
-
-
-def _kill(proc: Any) -> None:
-    if proc.is_alive():
-        proc.kill()
-    proc.join(5.0)
+    return solve

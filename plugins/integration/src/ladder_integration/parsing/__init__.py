@@ -27,18 +27,20 @@ Conventions worth knowing:
   written) so SymPy never rewrites them with ``re``/``im``.
 * Constants of integration (default ``C``) are dropped by default: additive terms made
   only of them vanish, other occurrences are set to 0 (``exp(x + C)`` -> ``exp(x)``).
+  The verifier keeps them (``drop_constants=False``) and checks they are only added.
 """
 
 from .build import ALLOWED_FUNCTIONS, PROBLEM_ONLY_FUNCTIONS
 from .errors import ParseError
 from .expression import parse_expression
-from .limits import DEFAULT_LIMITS, ParseLimits
+from .limits import DEFAULT_LIMITS, PROBLEM_LIMITS, ParseLimits
 from .printing import expression_to_text
 from .problems import IntegralProblem, parse_problem
 
 __all__ = [
     "ALLOWED_FUNCTIONS",
     "DEFAULT_LIMITS",
+    "PROBLEM_LIMITS",
     "PROBLEM_ONLY_FUNCTIONS",
     "IntegralProblem",
     "ParseError",

@@ -24,7 +24,10 @@ class ParseLimits:
         number or carries a numeric factor (``2**x`` is fine, ``9**9**9`` is not),
         because SymPy evaluates those powers eagerly.
     max_symbolic_exponent: the same for purely symbolic bases such as ``x**2024``,
-        which SymPy keeps unevaluated but which a numeric verifier would still meet.
+        which SymPy keeps unevaluated (so ``0*x**(10**9)`` is a cheap 0, and the
+        numeric verifier evaluates ``x**(10**9)`` in one power). Problems get a far
+        smaller bound (:data:`PROBLEM_LIMITS`): they go on to CAS work (variants,
+        canonical forms) that may expand powers.
     max_number_bits: size in bits of any rational the parser builds, and ``log2`` of
         the magnitude of any constant (``exp(20000)`` is refused): a bounded constant
         keeps SymPy's low-precision evaluations, which it runs while building
@@ -38,9 +41,10 @@ class ParseLimits:
     max_digits: int = 30
     max_decimal_exponent: int = 30
     max_exponent: int = 1000
-    max_symbolic_exponent: int = 100_000
+    max_symbolic_exponent: int = 10**18
     max_number_bits: int = 20_000
     max_root_bits: int = 256
 
 
 DEFAULT_LIMITS = ParseLimits()
+PROBLEM_LIMITS = ParseLimits(max_symbolic_exponent=100_000)

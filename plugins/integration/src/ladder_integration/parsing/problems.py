@@ -16,7 +16,7 @@ from . import build
 from .errors import UNSUPPORTED, ParseError
 from .expression import symbol
 from .lexer import tokenize
-from .limits import DEFAULT_LIMITS, ParseLimits
+from .limits import PROBLEM_LIMITS, ParseLimits
 from .parser import Context, Parser
 
 
@@ -35,7 +35,7 @@ class IntegralProblem:
         return self.lower is not None
 
 
-def parse_problem(raw: str, *, limits: ParseLimits = DEFAULT_LIMITS) -> IntegralProblem:
+def parse_problem(raw: str, *, limits: ParseLimits = PROBLEM_LIMITS) -> IntegralProblem:
     """Parse one problem's ``raw`` text.  Raises only :class:`ParseError`."""
     if not isinstance(raw, str):
         raise ParseError("problem is not a string")

@@ -4,11 +4,16 @@
 ``<ANSWER>`` block of a completion, parses it with the safe parser (never
 ``eval``/``sympify``) and checks it in a worker process under a hard time limit:
 
-* ``derivative`` mode (default): the answer's derivative, computed by forward-mode
-  differentiation over numpy arrays, must equal the integrand at every sample
-  point where both are real, to a relative 1e-6 (doubtful points settled in
-  mpmath). Any constant, ``log|x|`` vs ``log(x)``, rewritten trigonometric forms
-  pass; answers 0.01% off fail.
+* ``derivative`` mode (default): on every interval of the sample window where the
+  integrand is real and continuous, the answer must be continuous with derivative
+  equal to the integrand (the answer may be complex, with an imaginary part constant
+  on each interval, as SymPy's ``log(sin(x) - 1)`` forms are). The derivative comes
+  from forward-mode differentiation over numpy arrays and must match at every real
+  sample point to a relative 1e-13 (doubtful points settled in mpmath); increments
+  between neighbouring points must match the integral (no jumps, no poles between
+  points); ``C`` may only be added. Any constant, ``log|x|`` vs ``log(x)``, rewritten
+  trigonometric forms pass; ``acosh(x)`` for ``1/sqrt(x**2 - 1)`` (wrong for x < -1),
+  ``x**2/2 + sign(x)``, ``C*x`` terms and 6-digit decimals fail.
 * ``paper`` mode: the paper's interval-quadrature check (tolerance 1e-2).
 * ``simplify`` mode: ``simplify(diff(F) - f) == 0``, a baseline for benchmarks.
 * Definite integrals ``integrate(f, (x, a, b))``: a number, compared with a

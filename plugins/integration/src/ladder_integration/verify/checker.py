@@ -21,7 +21,10 @@ from ladder_core.records import Verdict, VerdictStatus
 from ladder_integration.verify.config import VerifierConfig
 from ladder_integration.verify.numeric import UnsupportedExpression
 
-__all__ = ["verify_in_process", "clear_caches", "ProblemState"]
+__all__ = ["verify_in_process", "clear_caches", "ProblemState", "CONSTANTS_OF_INTEGRATION"]
+
+# Names an answer may use for the constant of integration (only ever added to it).
+CONSTANTS_OF_INTEGRATION = ("C", "C_1", "C1", "K")
 
 
 @dataclass
@@ -135,14 +138,21 @@ def _judge(state: ProblemState, answer_text: str, config: VerifierConfig) -> tup
 
     prob = state.problem
     var = prob.var
+    # "+ C" is part of an antiderivative but a mistake in the value of a definite integral.
+    names = () if prob.definite else CONSTANTS_OF_INTEGRATION
+    # The derivative check keeps the constants as symbols, to make sure they are only
+    # added (``C*x`` is no antiderivative of ``x**2``); the other modes drop them.
+    keep = config.mode == "derivative" and not prob.definite
     try:
-        # "+ C" is part of an antiderivative but a mistake in the value of a definite integral.
-        constants = () if prob.definite else ("C",)
-        answer = parse_expression(answer_text, variables=(var.name,), constants_of_integration=constants)
+        answer = parse_expression(answer_text, variables=(var.name,), constants_of_integration=names,
+                                  drop_constants=not keep)
     except ParseError as exc:
         return VerdictStatus.UNPARSEABLE, exc.reason
+    # A constant needs its name in the text (unless Unicode was translated): skips a tree walk for most answers.
+    mentioned = keep and (not answer_text.isascii() or any(name in answer_text for name in names))
+    constants = frozenset(s for s in answer.free_symbols if s != var) if mentioned else frozenset()
     try:
-        ok, reason = _dispatch(state, answer, config)
+        ok, reason = _dispatch(state, answer, config, constants)
     except UnsupportedExpression as exc:
         return VerdictStatus.UNPARSEABLE, str(exc)
     if ok is None:
@@ -150,7 +160,8 @@ def _judge(state: ProblemState, answer_text: str, config: VerifierConfig) -> tup
     return (VerdictStatus.CORRECT if ok else VerdictStatus.INCORRECT), reason
 
 
-def _dispatch(state: ProblemState, answer: sympy.Expr, config: VerifierConfig) -> tuple[bool | None, str]:
+def _dispatch(state: ProblemState, answer: sympy.Expr, config: VerifierConfig,
+              constants: frozenset = frozenset()) -> tuple[bool | None, str]:
     prob = state.problem
     if prob.definite:
         from ladder_integration.verify.definite import check_definite
@@ -159,7 +170,7 @@ def _dispatch(state: ProblemState, answer: sympy.Expr, config: VerifierConfig) -
     if config.mode == "derivative":
         from ladder_integration.verify.derivative import check_antiderivative
 
-        return check_antiderivative(state.samples, prob.integrand, prob.var, answer, config)
+        return check_antiderivative(state.samples, prob.integrand, prob.var, answer, config, constants)
     if config.mode == "paper":
         from ladder_integration.verify.derivative import _rng
         from ladder_integration.verify.paper import check_paper
@@ -181,6 +192,9 @@ def warm_up() -> None:
     """Import the heavy modules and run one tiny evaluation (workers call this at start)."""
     from ladder_integration.verify import definite, derivative, paper  # noqa: F401
 
+    # The first answer with a constant of integration makes SymPy import its tensor
+    # module (a third of a second): pay that here, not inside a check's time limit.
+    verify_in_process("integrate(x, x)", "<ANSWER>x**2/2 + C</ANSWER>")
     x = sympy.Symbol("x")
     with np.errstate(all="ignore"):
         from ladder_integration.verify.numeric import evaluate

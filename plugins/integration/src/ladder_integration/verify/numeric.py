@@ -138,6 +138,21 @@ def _mp_power(b: Any, e: Any) -> Any:
     return mpmath.power(b, e)
 
 
+def _upper_side(fn: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``fn`` on the upper side of its cut ``(1, inf)`` for real arguments, as numpy
+    takes it: mpmath (no signed zero) puts ``asin(2)``, ``acos(2)``, ``atanh(2)`` on the
+    lower side. Both backends must pick the same branch, or a recheck in mpmath would
+    see a jump in the imaginary part that numpy does not."""
+
+    def upper(z: Any) -> Any:
+        z = mpmath.mpmathify(z)
+        if mpmath.im(z) == 0 and mpmath.re(z) > 1:
+            return mpmath.conj(fn(z))
+        return fn(z)
+
+    return upper
+
+
 class MpmathBackend:
     """mpmath scalars at the caller's working precision (``mpmath.workdps``)."""
 
@@ -150,12 +165,12 @@ class MpmathBackend:
     sinh = staticmethod(_mp_guard(mpmath.sinh, mpmath.im))
     cosh = staticmethod(_mp_guard(mpmath.cosh, mpmath.im))
     tanh = staticmethod(_mp_guard(mpmath.tanh, mpmath.im))
-    asin = staticmethod(mpmath.asin)
-    acos = staticmethod(mpmath.acos)
+    asin = staticmethod(_upper_side(mpmath.asin))
+    acos = staticmethod(_upper_side(mpmath.acos))
     atan = staticmethod(mpmath.atan)
     asinh = staticmethod(mpmath.asinh)
     acosh = staticmethod(mpmath.acosh)
-    atanh = staticmethod(mpmath.atanh)
+    atanh = staticmethod(_upper_side(mpmath.atanh))
     power = staticmethod(_mp_power)
 
     @property
@@ -236,14 +251,16 @@ def _scale(d: Any, factor: Any) -> Any:
 
 
 class _Evaluator:
-    __slots__ = ("B", "var", "x", "dx", "cond")
+    __slots__ = ("B", "var", "x", "dx", "cond", "consts")
 
-    def __init__(self, backend: Any, var: sympy.Symbol, x: Any, dx: Any, track: bool = False) -> None:
+    def __init__(self, backend: Any, var: sympy.Symbol, x: Any, dx: Any, track: bool = False,
+                 consts: dict | None = None) -> None:
         self.B = backend
         self.var = var
         self.x = x
         self.dx = dx
         self.cond = 1.0 if track else None
+        self.consts = consts
 
     def ev(self, node: Any) -> Pair:
         handler = _HANDLERS.get(type(node))
@@ -255,6 +272,8 @@ class _Evaluator:
 def _h_symbol(e: _Evaluator, node: sympy.Symbol) -> Pair:
     if node == e.var:
         return e.x, e.dx
+    if e.consts is not None and node in e.consts:
+        return e.consts[node], None
     raise UnsupportedExpression(f"unknown symbol {node.name!r}")
 
 
@@ -294,20 +313,34 @@ def _h_add(e: _Evaluator, node: Any) -> Pair:
 
 def _add_tracked(e: _Evaluator, v: Any, d: Any, rest: list) -> Pair:
     """A sum that also records how much it cancels: ``sum |terms| / |sum|``, the factor
-    by which rounding errors of the terms grow (numpy backend only)."""
-    mv = np.abs(v)
-    md = 0.0 if d is None else np.abs(d)
+    by which rounding errors of the terms grow (digits lost: its log10)."""
+    absolute = abs if e.B is MPMATH else np.abs
+    mv = absolute(v)
+    md = 0.0 if d is None else absolute(d)
     for v2, d2 in rest:
         v = v + v2
-        mv = mv + np.abs(v2)
+        mv = mv + absolute(v2)
         if d2 is not None:
             d = d2 if d is None else d + d2
-            md = md + np.abs(d2)
+            md = md + absolute(d2)
+    if e.B is MPMATH:
+        e.cond = max(e.cond, _mp_ratio(mv, v), _mp_ratio(md, d))
+        return v, d
     ratio = np.maximum(mv / np.abs(v), 1.0)
     if d is not None:
         ratio = np.maximum(ratio, md / np.abs(d))
     e.cond = np.fmax(e.cond, np.where(np.isnan(ratio), np.inf, ratio))
     return v, d
+
+
+def _mp_ratio(total: Any, s: Any) -> Any:
+    """``total / |s|`` for mpmath scalars: 1 without cancellation, inf when it is total."""
+    if s is None or not total:
+        return 1
+    a = abs(s)
+    if not a:
+        return mpmath.inf
+    return total / a
 
 
 def _h_mul(e: _Evaluator, node: Any) -> Pair:
@@ -473,7 +506,9 @@ _HANDLERS: dict[type, Callable[[_Evaluator, Any], Pair]] = {
     sympy.asinh: _unary(*_ASINH),
     sympy.acosh: _unary(*_ACOSH),
     sympy.atanh: _unary(*_ATANH),
-    sympy.acot: _reciprocal_arg(_apply(*_ATAN)),
+    # The continuous arccot of calculus tables (range (0, pi)), not SymPy's atan(1/u),
+    # which jumps by pi at 0: int -1/(1 + x**2) dx = acot(x) must hold across 0.
+    sympy.acot: _unary(lambda B, u: B.pi / 2 - B.atan(B.cut(u)), lambda B, u, v: -1 / (1 + u * u)),
     sympy.asec: _reciprocal_arg(_apply(*_ACOS)),
     sympy.acsc: _reciprocal_arg(_apply(*_ASIN)),
     sympy.acoth: _reciprocal_arg(_apply(*_ATANH)),
@@ -514,25 +549,30 @@ def _fallback_handler(node: Any) -> Callable[[_Evaluator, Any], Pair]:
     return handler
 
 
-def evaluate_tracked(expr: sympy.Basic, var: sympy.Symbol, x: np.ndarray, *, dx: Any = 1.0) -> tuple:
-    """``(value, derivative, cond)`` over numpy arrays, where ``cond`` bounds per point
+def evaluate_tracked(expr: sympy.Basic, var: sympy.Symbol, x: Any, *, dx: Any = 1.0,
+                     consts: dict | None = None, backend: Any = NUMPY) -> tuple:
+    """``(value, derivative, cond)``, where ``cond`` bounds (per point, for numpy arrays)
     how much cancellation in sums amplified rounding errors (1 = none, inf = total)."""
-    ev = _Evaluator(NUMPY, var, x, dx, track=True)
+    ev = _Evaluator(backend, var, x, dx, track=True, consts=consts)
     v, d = ev.ev(expr)
+    if backend is MPMATH:
+        return v, d, ev.cond
     return v, d, np.broadcast_to(ev.cond, np.shape(x))
 
 
-def evaluate(expr: sympy.Basic, var: sympy.Symbol, x: Any, *, backend: Any = NUMPY, dx: Any = 1.0) -> Pair:
+def evaluate(expr: sympy.Basic, var: sympy.Symbol, x: Any, *, backend: Any = NUMPY, dx: Any = 1.0,
+             consts: dict | None = None) -> Pair:
     """``(value, d value / d var)`` of ``expr`` at ``var = x``.
 
     ``x`` is a complex128 array for the numpy backend or an mpmath number for the
     mpmath backend (call inside ``mpmath.workdps``). ``dx=None`` skips the
-    derivative; a derivative of ``None`` in the result means zero. Raises
+    derivative; a derivative of ``None`` in the result means zero. ``consts`` gives
+    values to other symbols (constants of integration). Raises
     :class:`UnsupportedExpression` for nodes outside the whitelist. The caller
     silences numpy floating-point warnings (``np.errstate``) and catches
     ``ZeroDivisionError`` from mpmath.
     """
-    return _Evaluator(backend, var, x, dx).ev(expr)
+    return _Evaluator(backend, var, x, dx, consts=consts).ev(expr)
 
 
 def node_count(expr: sympy.Basic) -> int:
