@@ -59,39 +59,13 @@ def hard_term_sets(n_train: int = N_TRAIN, n_test: int = N_TEST, seed: int = HAR
     """
     rng = random.Random(seed)
     seen: set[frozenset] = set()
-    strata = _strata()
-
-    def draw(n: int) -> list[TermSet]:
-        out: list[TermSet] = []
-        i = 0
-        while len(out) < n:
-            kind, k = strata[i % len(strata)]
-            terms = sample_hard_terms(rng, kind=kind, power=k)
-            key = term_key(terms)
-            if key in seen:
-                continue
-            seen.add(key)
-            out.append(tuple(terms))
-            i += 1
-        return out
-
-    train = draw(n_train)
-    test = draw(n_test)
+    train = _draw_distinct(rng, seen, n_train)
+    test = _draw_distinct(rng, seen, n_test)
     return train, test
 
 
-def validation_term_sets(n: int = N_VALIDATION, seed: int = VALIDATION_SEED,
-                         exclude: Sequence[TermSet] = ()) -> list[TermSet]:
-    """New hard problems for tuning, drawn like the test set but from ``seed``, none equal to a train/test problem.
-
-    ``exclude`` defaults to the shipped train and test problems. Same strata
-    cycle as :func:`hard_term_sets`, so validation has the test set's mix.
-    """
-    if not exclude:
-        train, test = hard_term_sets()
-        exclude = [*train, *test]
-    seen = {term_key(t) for t in exclude}
-    rng = random.Random(seed)
+def _draw_distinct(rng: random.Random, seen: set, n: int) -> list[TermSet]:
+    """``n`` hard problems cycling over the strata, none whose key is in ``seen`` (which grows)."""
     strata = _strata()
     out: list[TermSet] = []
     i = 0
@@ -105,6 +79,19 @@ def validation_term_sets(n: int = N_VALIDATION, seed: int = VALIDATION_SEED,
         out.append(tuple(terms))
         i += 1
     return out
+
+
+def validation_term_sets(n: int = N_VALIDATION, seed: int = VALIDATION_SEED,
+                         exclude: Sequence[TermSet] = ()) -> list[TermSet]:
+    """New hard problems for tuning, drawn like the test set but from ``seed``, none equal to a train/test problem.
+
+    ``exclude`` defaults to the shipped train and test problems. Same strata
+    cycle as :func:`hard_term_sets`, so validation has the test set's mix.
+    """
+    if not exclude:
+        train, test = hard_term_sets()
+        exclude = [*train, *test]
+    return _draw_distinct(random.Random(seed), {term_key(t) for t in exclude}, n)
 
 
 def hard_examples(table: AntiderivativeTable | None = None, **kwargs) -> dict[str, list[Example]]:
