@@ -18,6 +18,9 @@ SMALL = [
     "trainer.learning_rate=5e-3", "evaluation.max_problems=2", "evaluation.samples=2", "evaluation.k=[1,2]",
     "variants.per_root=2", "ttrl.max_problems=1", "ttrl.max_steps=1", "ttrl.variants_per_problem=2",
     "trainer.save_steps=1000",
+    # Two steps of 2 prompts: without replacement rounds every group can be all-wrong (zero advantage, no
+    # update at all); dynamic sampling finds mixed groups so the adapter really trains.
+    "curriculum.dynamic_sampling=true",
 ]
 
 
