@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from ladder_core.plugins import PluginHost, create_plugin_manager
-from ladder_core.testing.tiny_models import tiny_llama
 from ladder_core.testing.toy_domain import ToyPlugin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,11 +19,6 @@ def _ablation():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tiny_llama(tmp_path_factory.mktemp("model") / "tiny", hidden=32, layers=1)
 
 
 def test_ablation_tiny_configuration_intervals_and_paired_tests(tmp_path, model_dir):

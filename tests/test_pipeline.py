@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,6 @@ from ladder_core.hookspecs import hookimpl
 from ladder_core.pipeline.runner import StageError, run_pipeline
 from ladder_core.plugins import PluginHost, create_plugin_manager
 from ladder_core.testing.compose import compose_config
-from ladder_core.testing.tiny_models import tiny_llama
 from ladder_core.testing.toy_domain import ToyPlugin
 
 SMALL = [
@@ -27,16 +25,6 @@ SMALL = [
     "evaluation.samples=2", "evaluation.k=[1,2]", "evaluation.batch_size=8",
     "ttrl.max_problems=2", "ttrl.max_steps=2", "ttrl.variants_per_problem=4", "ttrl.eval_samples=2",
 ]
-
-
-@pytest.fixture
-def host():
-    return PluginHost(create_plugin_manager(autoload=False, extra_plugins=[ToyPlugin()]))
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tiny_llama(tmp_path_factory.mktemp("model") / "tiny", hidden=32, layers=1)
 
 
 class Observer:

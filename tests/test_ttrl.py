@@ -7,10 +7,8 @@ import json
 import pytest
 
 from ladder_core.cli import run
-from ladder_core.plugins import PluginHost, create_plugin_manager
 from ladder_core.testing.compose import compose_config
-from ladder_core.testing.tiny_models import tiny_llama
-from ladder_core.testing.toy_domain import ToyDomain, ToyPlugin, make_problems
+from ladder_core.testing.toy_domain import ToyDomain, make_problems
 from ladder_core.training.grpo import TrainingNode
 from ladder_core.config_nodes import ConfigError
 from ladder_core.schema import TTRLConfig
@@ -23,16 +21,6 @@ SMALL = [
     "evaluation.samples=2", "evaluation.k=[1,2]", "evaluation.batch_size=8",
     "ttrl.max_problems=2", "ttrl.max_steps=2", "ttrl.variants_per_problem=4", "ttrl.eval_samples=2",
 ]
-
-
-@pytest.fixture
-def host():
-    return PluginHost(create_plugin_manager(autoload=False, extra_plugins=[ToyPlugin()]))
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tiny_llama(tmp_path_factory.mktemp("model") / "tiny", hidden=32, layers=1)
 
 
 @pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
