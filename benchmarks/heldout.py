@@ -10,7 +10,7 @@ the 120 hard problems (drawn like the test set, the held-out claim) and the 20 s
 rung 2 (coefficient 1; the validation probe tuned on coefficient != 1 ones, never these).
 
     python benchmarks/heldout.py --seeds 0 1 2 3 4 --write-docs              # everything, one process
-    python benchmarks/heldout.py --seeds 0 1 &  python benchmarks/heldout.py --seeds 2 3 4 &  wait
+    python benchmarks/heldout.py --seeds 0 1 --threads 1 &  python benchmarks/heldout.py --seeds 2 3 4 --threads 1 &  wait
     python benchmarks/heldout.py --seeds 0 1 2 3 4 --analyse-only --write-docs   # then the table
 
 Finished stages are kept, so an interrupted run resumes. Results: a table on stdout,
@@ -95,8 +95,12 @@ def main(argv: list[str] | None = None, host: Any = None, results: Path = RESULT
     if "--overrides" in args:
         raise SystemExit("benchmarks/heldout.py: pass overrides through benchmarks/ablation.py; this benchmark "
                          "runs the default job as shipped")
+    threads = []
+    if "--threads" in args:  # a speed setting only: seeds run side by side share the cores without oversubscribing
+        i = args.index("--threads")
+        threads, args = [f"trainer.torch_threads={int(args[i + 1])}"], args[:i] + args[i + 2:]
     fixed = ["--split", "test", "--out", str(ROOT / "runs" / "heldout"), "--overrides",
-             f"domain.test_set={heldout}", f"ttrl.max_problems={TTRL_PROBLEMS}"]
+             f"domain.test_set={heldout}", f"ttrl.max_problems={TTRL_PROBLEMS}", *threads]
     if "--out" in args:
         fixed = fixed[:2] + fixed[4:]
     return _ablation().main([*fixed[:2], *args, *fixed[2:]], host=host, results=results, name="heldout",
