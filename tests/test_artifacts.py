@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import types
+import typing
 
 import pytest
 
@@ -89,18 +91,24 @@ def test_missing_fields_and_newer_versions_are_refused(tmp_path):
 
 
 def _example(cls):
-    """A record of ``cls`` with every required field filled by type."""
+    """A record of ``cls`` with every required field filled by type (nested records built the same way)."""
     values = {}
     for f in dataclasses.fields(cls):
         if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
             continue
-        hint = artifacts._hints(cls)[f.name]
-        text = str(hint)
-        values[f.name] = (
-            {} if text.startswith("dict") else [] if text.startswith("list") else 1.5 if "float" in text
-            else 2 if "int" in text else True if "bool" in text else "x"
-        )
+        values[f.name] = _value(artifacts._hints(cls)[f.name])
     return cls(**values)
+
+
+def _value(hint):
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return _value(args[0])  # the first option: a real value, not None
+    if dataclasses.is_dataclass(hint):
+        return _example(hint)
+    if origin is tuple:
+        return tuple(_value(a) for a in args)
+    return {dict: {}, list: []}.get(origin, {float: 1.5, int: 2, bool: True}.get(hint, "x"))
 
 
 @pytest.mark.parametrize("cls", [c for c in vars(artifacts).values() if isinstance(c, type)

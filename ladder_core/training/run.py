@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ladder_core.artifacts import TrainStep, TrainSummary, read_jsonl
+from ladder_core.artifacts import RewardFaultsCheckpoint, TrainStep, TrainSummary, read_jsonl, write_json
 from ladder_core.console import install_console_progress
 from ladder_core.deadlines import PluginDeadlines
 from ladder_core.domain import Domain
@@ -147,16 +146,17 @@ def train_on_nodes(
                               counters=lambda: trainer.ladder_counters, on_step=notify,
                               stop_when_watched_solved=bool(watch), faults=reward.faults.take_step)
     trainer.add_callback(callback)
-    trainer.ladder_checkpoint_writers = [lambda path: (path / REWARD_FAULTS_FILE).write_text(
-        json.dumps({"faults": reward.faults.totals(), "checks": reward.stats.checks}))]
+    trainer.ladder_checkpoint_writers = [lambda path: write_json(path / REWARD_FAULTS_FILE, RewardFaultsCheckpoint(
+        faults=reward.faults.totals(), checks=reward.stats.checks))]
     install_console_progress(trainer, desc=stage)
 
     checkpoint = latest_valid_checkpoint(ckpt_dir) if resume else None
     if checkpoint:
         restore_curriculum(checkpoint, curriculum, trainer.ladder_counters)
-        saved = read_checkpoint_json(checkpoint, REWARD_FAULTS_FILE)
-        reward.faults.restore(saved.get("faults") or {})
-        reward.stats.checks += int(saved.get("checks") or 0)
+        saved = read_checkpoint_json(checkpoint, REWARD_FAULTS_FILE, RewardFaultsCheckpoint)
+        if saved is not None:
+            reward.faults.restore(saved.faults)
+            reward.stats.checks += saved.checks
         truncate_log(log_path, int(checkpoint.name.split("-")[-1]))
         log.info("resuming %s from %s", stage, checkpoint)
     elif log_path.exists():
