@@ -184,13 +184,18 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
 
 
 # ----------------------------------------------------------------------------- JSON files
-def write_json(path: Path, record: Any) -> None:
-    """Write a record as one JSON file, atomically (a kill leaves the old file or the new one)."""
+def write_text(path: Path, text: str) -> None:
+    """Replace a file atomically (a kill leaves the old file or the new one, never half of one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_dict(record), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_json(path: Path, record: Any) -> None:
+    """Write a record as one JSON file, atomically."""
+    write_text(path, json.dumps(to_dict(record), indent=2, ensure_ascii=False) + "\n")
 
 
 def read_json(path: Path, cls: type[R]) -> R:
@@ -377,18 +382,37 @@ class EvalSummary:
 
 # decontamination (variants/stats.json, train/summary.json, ttrl/results.jsonl)
 @record
+class MatchCounts:
+    """Nodes dropped as equal to one evaluation set's problems, by how they matched: the same canonical form,
+    or the domain's equivalence key."""
+
+    canonical: int = 0
+    equivalent: int = 0
+
+
+@record
+class OverlappingRoot:
+    """A training root equal to an evaluation problem: ``set``'s ``problem_id``, matched by ``reason``."""
+
+    root_id: str
+    set_name: str = key("set")
+    problem_id: str = ""
+    reason: str = ""
+    text: str = ""
+
+
+@record
 class Decontamination:
     """Nodes dropped because they equal an evaluation problem, and training roots that are evaluation problems.
 
-    ``dropped``: per evaluation set, per match kind (``canonical``,
-    ``equivalent``); ``overlapping_roots``: ``{"root_id", "set",
-    "problem_id", ...}`` per training root equal to an evaluation problem
-    (removed, or kept with ``decontamination.keep_overlapping_roots=true``).
+    ``dropped``: per evaluation set; ``overlapping_roots``: the training roots
+    equal to an evaluation problem (removed, or kept with
+    ``decontamination.keep_overlapping_roots=true``).
     """
 
-    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+    dropped: dict[str, MatchCounts] = field(default_factory=dict)
     total_dropped: int = 0
-    overlapping_roots: list[dict[str, str]] = field(default_factory=list)
+    overlapping_roots: list[OverlappingRoot] = field(default_factory=list)
     kept_overlapping_roots: bool = False
 
 
@@ -837,7 +861,7 @@ class Report:
     stage_status: dict[str, str]
     baseline: EvalSection | None
     final: EvalSection | None
-    delta_pass_at_1: float | None = key("delta_pass@1")
+    delta_pass_at_1: float | None = key("delta_pass@1", None)
     delta_greedy_accuracy: float | None = None
     variants: VariantsSection | None = None
     training: TrainingSection | None = None
@@ -912,10 +936,10 @@ def read_artifact(run_dir: Path, relative: str | Path) -> Any:
 __all__ = [
     "RUN_FILES", "ArtifactError", "Attempt", "Attempts", "Comparisons", "CurriculumCheckpoint", "Decontamination",
     "DecontaminationSection", "EvalIntervals", "EvalProblemResult", "EvalSection", "EvalSummary", "GeneratorTotals",
-    "JsonlScan", "MeanInterval", "ModelInfo", "PairedDelta", "PairedEval", "PairedTtrl", "PluginFaults", "Rejection",
+    "JsonlScan", "MatchCounts", "MeanInterval", "ModelInfo", "OverlappingRoot", "PairedDelta", "PairedEval", "PairedTtrl", "PluginFaults", "Rejection",
     "Report", "RewardFaultsCheckpoint", "RoundRecord", "StageDone", "StageTimings", "TrainStep", "TrainSummary",
     "TrainingSection", "TreeNode", "TtrlIntervals", "TtrlProblemResult", "TtrlSection", "TtrlSummary",
     "TtrlVsControl", "ValidationSection", "VariantsSection", "VariantsStats", "append_jsonl", "cut_torn_tail",
     "dumps_line", "from_dict", "key", "read_artifact", "read_json", "read_jsonl", "record", "record_for",
-    "scan_jsonl", "to_dict", "write_json", "write_jsonl",
+    "scan_jsonl", "to_dict", "write_json", "write_jsonl", "write_text",
 ]

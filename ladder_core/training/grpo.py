@@ -46,10 +46,6 @@ _CHECKPOINTING_ARG = ("activation_checkpointing" if "activation_checkpointing" i
                       else "gradient_checkpointing")
 
 
-#: A problem the trainer may sample: the one tree-node record (roots included).
-TrainingNode = TreeNode
-
-
 def grpo_config(cfg: Any, output_dir: Path, *, num_processes: int = 1, max_steps: int | None = None) -> GRPOConfig:
     """Translate ``cfg.trainer`` and ``cfg.model`` into a ``GRPOConfig``, with a clear batch-size error."""
     tr = cfg.trainer
@@ -107,7 +103,7 @@ def grpo_config(cfg: Any, output_dir: Path, *, num_processes: int = 1, max_steps
     return GRPOConfig(**kwargs)
 
 
-def build_dataset(nodes: Sequence[TrainingNode], render_prompt: Callable[[TrainingNode], Any]) -> Any:
+def build_dataset(nodes: Sequence[TreeNode], render_prompt: Callable[[TreeNode], Any]) -> Any:
     """A ``datasets.Dataset`` of every trainable node; the sampler picks rows by node id."""
     from datasets import Dataset
 

@@ -14,12 +14,11 @@ from ladder_core.domain import Domain
 from ladder_core.hookspecs import TrainStepInfo
 from ladder_core.plugins import PluginHost
 from ladder_core.prompting import PromptFormat
-from ladder_core.records import Problem
+from ladder_core.records import Problem, TreeNode
 from ladder_core.training.grpo import (
     LadderCallback,
     LadderGRPOTrainer,
     TrainingMonitor,
-    TrainingNode,
     build_dataset,
     grpo_config,
     restore_curriculum,
@@ -33,7 +32,7 @@ REWARD_FAULTS_FILE = "ladder_reward_faults.json"
 log = logging.getLogger(__name__)
 
 
-def make_curriculum(cfg: Any, nodes: Sequence[TrainingNode], seed: int, mode: str | None = None) -> Any:
+def make_curriculum(cfg: Any, nodes: Sequence[TreeNode], seed: int, mode: str | None = None) -> Any:
     from ladder_core.difficulty.config import CurriculumConfig
     from ladder_core.difficulty.sampler import CurriculumSampler
 
@@ -64,7 +63,7 @@ def extra_reward_functions(cfg: Any, domain: Domain, host: PluginHost | None) ->
 def train_on_nodes(
     cfg: Any,
     domain: Domain,
-    nodes: Sequence[TrainingNode],
+    nodes: Sequence[TreeNode],
     model: Any,
     tokenizer: Any,
     out_dir: Path,

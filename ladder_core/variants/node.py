@@ -18,7 +18,3 @@ UNPARSEABLE_REPLY = "unparseable_reply"
 def variant_id(root_id: str, seq: int) -> str:
     """The id of the ``seq``-th accepted variant of a root (1-based): ``<root_id>/v<seq>``."""
     return f"{root_id}/v{seq}"
-
-
-#: The tree-node record under its older name (the same class as the trainer's and the curriculum's).
-VariantNode = TreeNode
