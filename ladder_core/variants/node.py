@@ -7,9 +7,6 @@ curriculum and the trainer use the very same record.
 
 from __future__ import annotations
 
-from ladder_core.records import TreeNode
-
-
 #: ``VariantProposal.note`` of the placeholder an LLM generator returns for a reply in which
 #: ``parse_variant_reply`` found nothing, so the builder can count it (reason ``unparseable_reply``).
 UNPARSEABLE_REPLY = "unparseable_reply"
