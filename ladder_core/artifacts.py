@@ -8,6 +8,12 @@ and the report that reads share the record, so a renamed or mistyped field
 fails at once, naming the file (and line), instead of turning into a silent
 ``None`` in the report.
 
+A record is declared once with :func:`record` (a dataclass plus its
+``SCHEMA_VERSION``); a field whose JSON key is not a Python name says so with
+:func:`key` (``pass_at_1: float = key("pass@1")``). :data:`RUN_FILES` maps
+every file of a run directory to its record (:func:`read_artifact` reads any
+of them); a test reads every file of a real run through it.
+
 Versioning: each record has ``SCHEMA_VERSION``, written as ``schema_version``
 on disk. A file without it is version 1 (runs from before this module); a
 file from a newer ladder is refused with a message saying so.
