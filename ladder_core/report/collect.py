@@ -22,8 +22,8 @@ from typing import Any, TypeVar
 from ladder_core.artifacts import (
     ArtifactError,
     EvalProblemResult,
-    StageTimings,
     EvalSummary,
+    StageTimings,
     TrainStep,
     TrainSummary,
     TreeNode,
@@ -33,6 +33,13 @@ from ladder_core.artifacts import (
     read_json,
     read_jsonl,
 )
+from ladder_core.report.summary import (
+    EvalView,
+    RunSummary,
+    TrainingView,
+    TtrlView,
+    VariantsView,
+)
 from ladder_core.schema import (
     REQUIRED,
     EvaluationConfig,
@@ -40,13 +47,6 @@ from ladder_core.schema import (
     PipelineConfig,
     ReportConfig,
     TTRLConfig,
-)
-from ladder_core.report.summary import (
-    EvalView,
-    RunSummary,
-    TrainingView,
-    TtrlView,
-    VariantsView,
 )
 
 log = logging.getLogger(__name__)
