@@ -50,7 +50,8 @@ PAIRS = [("adaptive", "base"), ("uniform", "base"), ("roots_only", "base"), ("ad
 METRICS = ("pass@1", "greedy")
 
 
-def run_arm(run_dir: Path, overrides: list[str], stages: list[str], host: Any = None) -> dict[str, Any]:
+def run_arm(run_dir: Path, overrides: list[str], stages: list[str], host: Any = None) -> Any:
+    """One arm's run; returns its report record (``ladder_core.artifacts.Report``, None without a report stage)."""
     from ladder_core.cli import run
     from ladder_core.plugins import get_host
     from ladder_core.testing.compose import compose_config
@@ -112,12 +113,14 @@ def run_seed(seed: int, args: argparse.Namespace, extra: list[str], host: Any) -
                 shutil.copytree(adaptive_dir / stage, arm_dir / stage)
         run_arm(arm_dir, [*common, f"curriculum.mode={arm}"], ["train", "evaluate", "report"], host)
         row["problems"][arm] = per_problem(arm_dir, "evaluate")
-    ttrl = (report or {}).get("ttrl") or {}
-    if ttrl.get("problems"):
-        row["ttrl"] = {"accuracy": ttrl.get("accuracy"), "accuracy_control": ttrl.get("accuracy_control"),
-                       "pass@1": ttrl.get("pass@1"), "pass@1_control": ttrl.get("pass@1_control"),
-                       "attempted": ttrl.get("attempted"), "solved": ttrl.get("solved"),
-                       "control_solved": ttrl.get("control_solved"), "vs_control": ttrl.get("vs_control")}
+    ttrl = report.ttrl if report is not None else None
+    if ttrl is not None and ttrl.problems:
+        from ladder_core.artifacts import to_dict
+
+        row["ttrl"] = {"accuracy": ttrl.accuracy, "accuracy_control": ttrl.accuracy_control,
+                       "pass@1": ttrl.pass_at_1, "pass@1_control": ttrl.pass_at_1_control,
+                       "attempted": ttrl.attempted, "solved": ttrl.solved, "control_solved": ttrl.control_solved,
+                       "vs_control": to_dict(ttrl.vs_control) if ttrl.vs_control else None}
     row["means"] = {arm: _means(probs) for arm, probs in row["problems"].items()}
     row["train"] = {arm: signal(seed_dir / arm) for arm in ("adaptive", "uniform", "roots_only")}
     row["seconds"] = round(time.monotonic() - t0, 1)
