@@ -387,7 +387,7 @@ class EvalSummary:
 
 
 # decontamination (variants/stats.json, train/summary.json, ttrl/results.jsonl)
-@record
+@record(frozen=False)
 class MatchCounts:
     """Nodes dropped as equal to one evaluation set's problems, by how they matched: the same canonical form,
     or the domain's equivalence key."""
@@ -406,20 +406,39 @@ class OverlappingRoot:
     reason: str = ""
     text: str = ""
 
+    def describe(self) -> str:
+        return f"{self.root_id} (= {self.set_name} {self.problem_id})"
 
-@record
+
+@record(frozen=False)
 class Decontamination:
     """Nodes dropped because they equal an evaluation problem, and training roots that are evaluation problems.
 
     ``dropped``: per evaluation set; ``overlapping_roots``: the training roots
     equal to an evaluation problem (removed, or kept with
-    ``decontamination.keep_overlapping_roots=true``).
+    ``decontamination.keep_overlapping_roots=true``). Also the accumulator the
+    decontamination pass counts into (:mod:`ladder_core.variants.decontaminate`).
     """
 
     dropped: dict[str, MatchCounts] = field(default_factory=dict)
     total_dropped: int = 0
     overlapping_roots: list[OverlappingRoot] = field(default_factory=list)
     kept_overlapping_roots: bool = False
+
+    def add(self, set_name: str, reason: str, n: int = 1) -> None:
+        """Count ``n`` nodes dropped as equal to a problem of ``set_name`` by ``reason`` (canonical, equivalent)."""
+        counts = self.dropped.setdefault(set_name, MatchCounts())
+        setattr(counts, reason, getattr(counts, reason) + n)
+        self.total_dropped += n
+
+    def merge(self, other: Decontamination) -> None:
+        for set_name, counts in other.dropped.items():
+            for reason in ("canonical", "equivalent"):
+                if getattr(counts, reason):
+                    self.add(set_name, reason, getattr(counts, reason))
+        seen = {(r.root_id, r.set_name) for r in self.overlapping_roots}
+        self.overlapping_roots += [r for r in other.overlapping_roots if (r.root_id, r.set_name) not in seen]
+        self.kept_overlapping_roots = self.kept_overlapping_roots or other.kept_overlapping_roots
 
 
 # variants/

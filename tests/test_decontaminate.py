@@ -8,7 +8,8 @@ import pytest
 from ladder_core.records import Problem, TreeNode
 from ladder_core.testing.toy_domain import ToyDomain, ToyRulesGenerator
 from ladder_core.variants.builder import TreeBuilder, TreeConfig
-from ladder_core.variants.decontaminate import DecontaminationCounts, Decontaminator, relink
+from ladder_core.artifacts import Decontamination, MatchCounts, from_dict, to_dict
+from ladder_core.variants.decontaminate import Decontaminator, counts_from_rejections, relink
 
 
 class SumDomain(ToyDomain):
@@ -54,7 +55,7 @@ def test_dropped_nodes_are_relinked_into_a_valid_forest():
     assert by_id["a"] == _node("a", None, 0, "a", "add(3, 4)")
     assert by_id["c"] == _node("c", None, 0, "c", "add(1, 1)")
     assert by_id["d"] == _node("d", "c", 1, "c", "add(1, 2)")
-    assert counts.dropped == {"test": {"canonical": 1, "equivalent": 1}}
+    assert counts.dropped == {"test": MatchCounts(canonical=1, equivalent=1)} and counts.total_dropped == 2
     CurriculumSampler([TreeNode(n.id, n.parent_id, n.depth, n.root_id) for n in kept],
                       CurriculumConfig(), seed=0)  # raises on an inconsistent forest
     assert relink(nodes, set()) == nodes
@@ -64,10 +65,10 @@ def test_overlapping_roots_are_removed_or_kept_and_named(caplog):
     d = Decontaminator(ToyDomain(), {"test": TEST})
     roots = [Problem("train/0", "add(20, 10)"), Problem("train/1", "add(40, 41)")]
     kept, counts = d.split_roots(roots, keep=False)
-    assert [r.id for r in kept] == ["train/1"] and counts.total == 1
-    assert counts.overlapping_roots[0]["root_id"] == "train/0" and "train/0" in caplog.text
+    assert [r.id for r in kept] == ["train/1"] and counts.total_dropped == 1
+    assert counts.overlapping_roots[0].root_id == "train/0" and "train/0" in caplog.text
     kept, counts = d.split_roots(roots, keep=True)
-    assert len(kept) == 2 and counts.kept_overlapping_roots and counts.total == 0
+    assert len(kept) == 2 and counts.kept_overlapping_roots and counts.total_dropped == 0
     nodes = [_node(r.id, None, 0, r.id, r.text) for r in roots]
     assert len(d.filter_nodes(nodes, keep_roots=["train/0"])[0]) == 2
 
@@ -84,17 +85,17 @@ def test_tree_builder_never_accepts_an_evaluation_problem(tmp_path):
     rejections = result.summary()["rejections"]
     overlap = {k: v for k, v in rejections.items() if k.startswith("eval_overlap:")}
     assert overlap and set(overlap) <= {"eval_overlap:test:canonical"}
-    counts = DecontaminationCounts.from_rejections(rejections)
-    assert counts.dropped["test"]["canonical"] == sum(overlap.values())
+    counts = counts_from_rejections(rejections)
+    assert counts.dropped["test"].canonical == sum(overlap.values())
 
 
 def test_counts_round_trip_and_merge():
-    a = DecontaminationCounts.from_rejections({"eval_overlap:test:canonical": 2, "duplicate_exact": 5})
-    b = DecontaminationCounts.from_dict({"dropped": {"test": {"equivalent": 1}, "validation": {"canonical": 3}}})
+    a = counts_from_rejections({"eval_overlap:test:canonical": 2, "duplicate_exact": 5})
+    b = from_dict(Decontamination, {"dropped": {"test": {"equivalent": 1}, "validation": {"canonical": 3}}})
     a.merge(b)
-    assert a.to_dict()["dropped"] == {"test": {"canonical": 2, "equivalent": 1},
-                                      "validation": {"canonical": 3, "equivalent": 0}}
-    assert a.total == 6 and DecontaminationCounts.from_dict(a.to_dict()).to_dict() == a.to_dict()
+    assert to_dict(a)["dropped"] == {"test": {"canonical": 2, "equivalent": 1, "schema_version": 1},
+                                     "validation": {"canonical": 3, "equivalent": 0, "schema_version": 1}}
+    assert a.total_dropped == 6 and from_dict(Decontamination, to_dict(a)) == a
 
 
 @pytest.mark.parametrize("bad", ["", "add(", "x" * 10_000])

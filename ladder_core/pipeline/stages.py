@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +27,7 @@ from ladder_core.evaluation.splits import validation_problems
 from ladder_core.pipeline.context import RunContext
 from ladder_core.records import Problem
 from ladder_core.records import TreeNode
-from ladder_core.variants.decontaminate import DecontaminationCounts, Decontaminator, eval_sets_of_run
+from ladder_core.variants.decontaminate import Decontaminator, counts_from_rejections, eval_sets_of_run
 from ladder_core.variants.grow import grow_trees
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def warn_overlapping_roots(ctx: RunContext) -> None:
     keep = _keep_overlapping_roots(ctx)
     _, counts = decontaminator(ctx).split_roots(ctx.train_problems(), keep=keep)
     if counts.overlapping_roots:
-        names = ", ".join(f"{r['root_id']} (= {r['set']} {r['problem_id']})" for r in counts.overlapping_roots)
+        names = ", ".join(r.describe() for r in counts.overlapping_roots)
         action = ("kept (decontamination.keep_overlapping_roots=true: reproduction of the published split; the "
                   "report labels it)" if keep else "removed from training")
         print(f"ladder: warning: {len(counts.overlapping_roots)} training root(s) are evaluation problems: {names}; "
@@ -109,9 +110,8 @@ def variants(ctx: RunContext) -> VariantsStats:
     roots, counts = decon.split_roots(ctx.train_problems(), keep=_keep_overlapping_roots(ctx))
     nodes, stats = grow_trees(ctx.cfg, ctx.domain, ctx.host, roots, out, max_depth=int(ctx.cfg.variants.max_depth),
                               per_root=int(ctx.cfg.variants.per_root), exclude=decon.rejection_reason)
-    counts.merge(DecontaminationCounts.from_rejections(stats.get("rejections") or {}))
-    stats["decontamination"] = counts.to_dict()
-    record = from_dict(VariantsStats, stats, str(out / "stats.json"))
+    counts.merge(counts_from_rejections(stats.get("rejections") or {}))
+    record = replace(from_dict(VariantsStats, stats, str(out / "stats.json")), decontamination=counts)
     write_json(out / "stats.json", record)
     _render_first_tree(out, roots)
     return record
@@ -130,7 +130,7 @@ def _render_first_tree(out: Path, roots: list[Problem]) -> None:
         log.warning("could not render a tree picture: %s", exc)
 
 
-def _load_nodes(ctx: RunContext) -> tuple[list[TreeNode], DecontaminationCounts]:
+def _load_nodes(ctx: RunContext) -> tuple[list[TreeNode], Decontamination]:
     """The training nodes (the trees, or the roots alone without a variants stage), decontaminated again.
 
     The variants stage already kept evaluation problems out; this pass also
@@ -145,11 +145,12 @@ def _load_nodes(ctx: RunContext) -> tuple[list[TreeNode], DecontaminationCounts]
     _, counts = decon.split_roots(ctx.train_problems(), keep=keep)
     if not nodes:  # no variants stage: RL on the roots alone
         nodes = [TreeNode.from_root(p) for p in ctx.train_problems()]
-    keep_ids = [r["root_id"] for r in counts.overlapping_roots] if keep else []
+    keep_ids = [r.root_id for r in counts.overlapping_roots] if keep else []
     kept, dropped = decon.filter_nodes(nodes, keep_roots=keep_ids)
-    counts.dropped = {}
-    counts.merge(dropped)
-    return kept, counts
+    # the roots' overlap as named at start-up; the dropped counts of this pass only (not the builder's rejections)
+    dropped.merge(Decontamination(overlapping_roots=counts.overlapping_roots,
+                                  kept_overlapping_roots=counts.kept_overlapping_roots))
+    return kept, dropped
 
 
 # --------------------------------------------------------------------- training
@@ -168,7 +169,7 @@ def train(ctx: RunContext) -> TrainSummary:
     _save_final(trainer, tokenizer, out / "final")
     result.nodes = len(nodes)
     result.train_set = _set_name(ctx, "train")
-    result.decontamination = from_dict(Decontamination, counts.to_dict())
+    result.decontamination = counts
     write_json(out / "summary.json", result)
     return result
 

@@ -455,11 +455,11 @@ class LadderCallback(TrainerCallback):
         if self.on_step is not None:
             self.on_step(state.global_step, record)
 
-    def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
-        ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
-        if ckpt.is_dir() and state.is_world_process_zero:
-            write_json(ckpt / CURRICULUM_STATE_FILE, CurriculumCheckpoint(
-                curriculum=self.curriculum.state_dict(), dynamic=self.counters().as_dict()))
+    def write_checkpoint_state(self, checkpoint: Path) -> None:
+        """The curriculum and dynamic-sampling counters of a checkpoint, written into its staging folder
+        (``AtomicCheckpointMixin.ladder_checkpoint_writers``), so they appear with the weights or not at all."""
+        write_json(checkpoint / CURRICULUM_STATE_FILE, CurriculumCheckpoint(
+            curriculum=self.curriculum.state_dict(), dynamic=self.counters().as_dict()))
 
 
 def restore_curriculum(checkpoint: Path, curriculum: Any, counters: DynamicSamplingStats) -> bool:

@@ -145,8 +145,10 @@ def train_on_nodes(
                               counters=lambda: trainer.ladder_counters, on_step=notify,
                               stop_when_watched_solved=bool(watch), faults=reward.faults.take_step)
     trainer.add_callback(callback)
-    trainer.ladder_checkpoint_writers = [lambda path: write_json(path / REWARD_FAULTS_FILE, RewardFaultsCheckpoint(
-        faults=reward.faults.totals(), checks=reward.stats.checks))]
+    trainer.ladder_checkpoint_writers = [
+        callback.write_checkpoint_state,
+        lambda path: write_json(path / REWARD_FAULTS_FILE, RewardFaultsCheckpoint(
+            faults=reward.faults.totals(), checks=reward.stats.checks))]
     install_console_progress(trainer, desc=stage)
 
     checkpoint = latest_valid_checkpoint(ckpt_dir) if resume else None

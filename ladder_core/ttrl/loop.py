@@ -27,12 +27,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ladder_core.artifacts import (
-    Decontamination,
     TtrlProblemResult,
     TtrlSummary,
     append_jsonl,
     cut_torn_tail,
-    from_dict,
     read_jsonl,
     write_json,
     write_jsonl,
@@ -147,7 +145,7 @@ def run_ttrl(ctx: Any) -> TtrlSummary:
             control_correct=control.correct, control_greedy=control.greedy,
             solved=is_solved(adapted.greedy, adapted.n, adapted.correct),
             control_solved=is_solved(control.greedy, control.n, control.correct),
-            steps_to_solve=steps_to_solve, decontamination=from_dict(Decontamination, counts.to_dict()),
+            steps_to_solve=steps_to_solve, decontamination=counts,
             seconds=round(time.monotonic() - begin, 2))
         ctx.host.ttrl_problem_end(record)
         append_jsonl(results_path, [record])

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, TypeVar
+from dataclasses import dataclass, replace
+from typing import Protocol, TypeVar
 
+from ladder_core.artifacts import Decontamination, OverlappingRoot
 from ladder_core.domain import Domain
 from ladder_core.records import Problem
 
@@ -58,51 +59,14 @@ class _Node(Protocol):
 N = TypeVar("N", bound=_Node)
 
 
-@dataclass
-class DecontaminationCounts:
-    """Dropped nodes per evaluation set and reason, plus the training roots that were test problems."""
-
-    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
-    overlapping_roots: list[dict[str, str]] = field(default_factory=list)
-    kept_overlapping_roots: bool = False
-
-    def add(self, match: Match, n: int = 1) -> None:
-        per_set = self.dropped.setdefault(match.set_name, {r: 0 for r in REASONS})
-        per_set[match.reason] = per_set.get(match.reason, 0) + n
-
-    def merge(self, other: DecontaminationCounts) -> None:
-        for set_name, reasons in other.dropped.items():
-            for reason, n in reasons.items():
-                self.add(Match(set_name, "", reason), n)
-        seen = {(r["root_id"], r["set"]) for r in self.overlapping_roots}
-        self.overlapping_roots += [r for r in other.overlapping_roots if (r["root_id"], r["set"]) not in seen]
-        self.kept_overlapping_roots = self.kept_overlapping_roots or other.kept_overlapping_roots
-
-    @property
-    def total(self) -> int:
-        return sum(sum(r.values()) for r in self.dropped.values())
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"dropped": {s: dict(r) for s, r in self.dropped.items()}, "total_dropped": self.total,
-                "overlapping_roots": list(self.overlapping_roots),
-                "kept_overlapping_roots": self.kept_overlapping_roots}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any] | None) -> DecontaminationCounts:
-        data = data or {}
-        return cls(dropped={str(s): {str(k): int(v) for k, v in r.items()} for s, r in (data.get("dropped") or {}).items()},
-                   overlapping_roots=[dict(r) for r in data.get("overlapping_roots") or []],
-                   kept_overlapping_roots=bool(data.get("kept_overlapping_roots", False)))
-
-    @classmethod
-    def from_rejections(cls, rejections: Mapping[str, int]) -> DecontaminationCounts:
-        """Counts from the tree builder's rejection reasons (``eval_overlap:<set>:<reason>`` -> n)."""
-        out = cls()
-        for key, n in rejections.items():
-            parts = str(key).split(":")
-            if len(parts) == 3 and parts[0] == REJECTION_PREFIX:
-                out.add(Match(parts[1], "", parts[2]), int(n))
-        return out
+def counts_from_rejections(rejections: Mapping[str, int]) -> Decontamination:
+    """Counts from the tree builder's rejection reasons (``eval_overlap:<set>:<reason>`` -> n)."""
+    out = Decontamination()
+    for key, n in rejections.items():
+        parts = str(key).split(":")
+        if len(parts) == 3 and parts[0] == REJECTION_PREFIX and parts[2] in REASONS:
+            out.add(parts[1], parts[2], int(n))
+    return out
 
 
 class Decontaminator:
@@ -143,35 +107,35 @@ class Decontaminator:
         found = self.match(problem)
         return found.rejection_reason if found else None
 
-    def split_roots(self, roots: Sequence[Problem], keep: bool) -> tuple[list[Problem], DecontaminationCounts]:
+    def split_roots(self, roots: Sequence[Problem], keep: bool) -> tuple[list[Problem], Decontamination]:
         """Training roots minus those equal to an evaluation problem (all kept when ``keep``), named in a warning."""
-        counts = DecontaminationCounts(kept_overlapping_roots=keep)
+        counts = Decontamination(kept_overlapping_roots=keep)
         kept = []
         for root in roots:
             found = self.match(root)
             if found is None:
                 kept.append(root)
                 continue
-            counts.overlapping_roots.append({"root_id": root.id, "text": root.text, "set": found.set_name,
-                                             "problem_id": found.problem_id, "reason": found.reason})
+            counts.overlapping_roots.append(OverlappingRoot(root.id, found.set_name, found.problem_id, found.reason,
+                                                            root.text))
             if keep:
                 kept.append(root)
             else:
-                counts.add(found)
+                counts.add(found.set_name, found.reason)
         if counts.overlapping_roots:
-            names = ", ".join(f"{r['root_id']} (= {r['set']} {r['problem_id']})" for r in counts.overlapping_roots)
+            names = ", ".join(r.describe() for r in counts.overlapping_roots)
             action = ("KEPT for exact reproduction of the published split (train.keep_eval_overlap=true): "
                       "test numbers on these problems are not held-out" if keep else "removed from training")
             log.warning("training roots that are evaluation problems: %s; %s", names, action)
         return kept, counts
 
-    def filter_nodes(self, nodes: Sequence[N], *, keep_roots: Iterable[str] = ()) -> tuple[list[N], DecontaminationCounts]:
+    def filter_nodes(self, nodes: Sequence[N], *, keep_roots: Iterable[str] = ()) -> tuple[list[N], Decontamination]:
         """``nodes`` without those equal to an evaluation problem, the forest re-linked around the gaps.
 
         ``keep_roots``: root ids kept even when they match (the reproduction option).
         """
         keep = set(keep_roots)
-        counts = DecontaminationCounts()
+        counts = Decontamination()
         dropped: set[str] = set()
         for node in nodes:
             if node.id in keep:
@@ -179,7 +143,7 @@ class Decontaminator:
             found = self.match(Problem(id=node.id, text=node.text))
             if found is not None:
                 dropped.add(node.id)
-                counts.add(found)
+                counts.add(found.set_name, found.reason)
         return relink(nodes, dropped), counts
 
     # ----------------------------------------------------------------- helpers
