@@ -45,19 +45,24 @@ def make_number(text: str, limits: ParseLimits, position: int) -> sympy.Expr:
     return Rational(value, 10 ** (-shift))
 
 
-_CONSTANT_CACHE: dict = {}
+# id(expr) -> (expr, constant?). Keyed by identity, not equality: an equality lookup that
+# hits an equal but distinct tree (the parser builds new objects every parse) compares
+# the two trees node by node, which cost more than the memo saved. Holding ``expr``
+# keeps its id from being reused while the entry lives.
+_CONSTANT_CACHE: dict[int, tuple] = {}
 
 
 def is_constant(expr: sympy.Expr) -> bool:
     """No symbol inside: SymPy's ``is_number``, memoised (it recomputes on every call)."""
     if expr.is_Atom:
         return not expr.is_Symbol
-    known = _CONSTANT_CACHE.get(expr)
-    if known is None:
-        known = all(is_constant(arg) for arg in expr.args)
-        if len(_CONSTANT_CACHE) > 8192:
-            _CONSTANT_CACHE.clear()
-        _CONSTANT_CACHE[expr] = known
+    entry = _CONSTANT_CACHE.get(id(expr))
+    if entry is not None and entry[0] is expr:
+        return entry[1]
+    known = all(is_constant(arg) for arg in expr.args)
+    if len(_CONSTANT_CACHE) > 8192:
+        _CONSTANT_CACHE.clear()
+    _CONSTANT_CACHE[id(expr)] = (expr, known)
     return known
 
 
@@ -215,9 +220,18 @@ def reciprocal(expr: sympy.Expr, limits: ParseLimits, position: int | None = Non
 # ---------------------------------------------------------------- function builders
 
 
-def _unary(cls):
+def _unary(cls, eager: bool = True):
+    """Builder for ``cls(arg)``. ``eager=False`` (answers) keeps a symbolic argument as
+    written: SymPy's ``eval`` of one only rewrites (``sin(-x)`` -> ``-sin(x)``,
+    ``acos(-x)`` -> ``pi - acos(x)``) and asks the assumption system about the whole
+    argument first, which costs milliseconds for ``log((x - 1)/(x + 1))`` — most of a
+    verifier check. Answers are only ever evaluated numerically (or handed to SymPy,
+    which evaluates on its own), so nothing is lost. Constant arguments always evaluate:
+    :func:`bounded` needs their values."""
+
     def build(args, limits, position):
-        return cls(args[0])
+        arg = args[0]
+        return cls(arg) if eager or is_constant(arg) else cls(arg, evaluate=False)
 
     return build
 
@@ -250,13 +264,19 @@ def _root(args, limits, position):
     return safe_pow(args[0], reciprocal(index, limits, position), limits, position)
 
 
-def _log(args, limits, position):
-    if len(args) == 1:
-        return sympy.log(args[0])
-    base = args[1]
-    if base is ZERO or base is ONE:
-        raise ParseError("logarithm base must not be 0 or 1", position)
-    return Mul(sympy.log(args[0]), safe_pow(sympy.log(base), MINUS_ONE, limits, position))
+def _logarithm(eager: bool):
+    """Builder for ``log(a)`` and ``log(a, b)`` (``eager`` as in :func:`_unary`)."""
+    log = _unary(sympy.log, eager)
+
+    def build(args, limits, position):
+        if len(args) == 1:
+            return log(args, limits, position)
+        base = args[1]
+        if base is ZERO or base is ONE:
+            raise ParseError("logarithm base must not be 0 or 1", position)
+        return Mul(log(args, limits, position), safe_pow(sympy.log(base), MINUS_ONE, limits, position))
+
+    return build
 
 
 def _minmax(cls):
@@ -280,29 +300,37 @@ _TRIG = {
     "acoth": sympy.acoth, "asech": sympy.asech, "acsch": sympy.acsch,
 }
 
-ANSWER_FUNCTIONS: dict[str, FunctionSpec] = {name: (_unary(cls), 1, 1) for name, cls in _TRIG.items()}
-for _name in list(_TRIG):
-    if _name.startswith("a"):
-        ANSWER_FUNCTIONS["arc" + _name[1:]] = ANSWER_FUNCTIONS[_name]  # arcsin, arcsinh...
-        if _name.endswith("h"):
-            ANSWER_FUNCTIONS["ar" + _name[1:]] = ANSWER_FUNCTIONS[_name]  # arsinh (ISO)
-ANSWER_FUNCTIONS.update(
-    {
-        "cosec": ANSWER_FUNCTIONS["csc"],
-        "exp": (_unary(sympy.exp), 1, 1),
-        "log": (_log, 1, 2),
-        "ln": (_log, 1, 1),
-        "sqrt": (_sqrt, 1, 1),
-        "cbrt": (_cbrt, 1, 1),
-        "root": (_root, 2, 2),
-        "abs": (_abs, 1, 1),
-        "Abs": (_abs, 1, 1),
-        "sign": (_sign, 1, 1),
-        "sgn": (_sign, 1, 1),
-    }
-)
 
-PROBLEM_FUNCTIONS: dict[str, FunctionSpec] = dict(ANSWER_FUNCTIONS)
+def _functions(eager: bool) -> dict[str, FunctionSpec]:
+    """The functions a text may call, built eagerly (problems: they go on to CAS work
+    such as variants and canonical forms) or lazily (answers, see :func:`_unary`)."""
+    table: dict[str, FunctionSpec] = {name: (_unary(cls, eager), 1, 1) for name, cls in _TRIG.items()}
+    for name in list(_TRIG):
+        if name.startswith("a"):
+            table["arc" + name[1:]] = table[name]  # arcsin, arcsinh...
+            if name.endswith("h"):
+                table["ar" + name[1:]] = table[name]  # arsinh (ISO)
+    log = (_logarithm(eager), 1, 2)
+    table.update(
+        {
+            "cosec": table["csc"],
+            "exp": (_unary(sympy.exp, eager), 1, 1),
+            "log": log,
+            "ln": (log[0], 1, 1),
+            "sqrt": (_sqrt, 1, 1),
+            "cbrt": (_cbrt, 1, 1),
+            "root": (_root, 2, 2),
+            "abs": (_abs, 1, 1),
+            "Abs": (_abs, 1, 1),
+            "sign": (_sign, 1, 1),
+            "sgn": (_sign, 1, 1),
+        }
+    )
+    return table
+
+
+ANSWER_FUNCTIONS: dict[str, FunctionSpec] = _functions(eager=False)
+PROBLEM_FUNCTIONS: dict[str, FunctionSpec] = _functions(eager=True)
 PROBLEM_FUNCTIONS.update(
     {
         "floor": (_unary(sympy.floor), 1, 1),
