@@ -143,6 +143,10 @@ def _judge(state: ProblemState, answer_text: str, config: VerifierConfig) -> tup
     # The derivative check keeps the constants as symbols, to make sure they are only
     # added (``C*x`` is no antiderivative of ``x**2``); the other modes drop them.
     keep = config.mode == "derivative" and not prob.definite
+    if keep:
+        fast = _judge_light(state, answer_text, config, names)
+        if fast is not None:
+            return fast
     try:
         answer = parse_expression(answer_text, variables=(var.name,), constants_of_integration=names,
                                   drop_constants=not keep)
@@ -157,6 +161,33 @@ def _judge(state: ProblemState, answer_text: str, config: VerifierConfig) -> tup
         return VerdictStatus.UNPARSEABLE, str(exc)
     if ok is None:
         return VerdictStatus.TIMEOUT, reason
+    return (VerdictStatus.CORRECT if ok else VerdictStatus.INCORRECT), reason
+
+
+def _judge_light(state: ProblemState, answer_text: str, config: VerifierConfig,
+                 names: tuple) -> tuple[VerdictStatus, str] | None:
+    """The fast path: the answer as a light tree (``parsing/light.py``, no SymPy objects),
+    decided only where floats decide outright (see ``check_antiderivative(settle=False)``).
+    ``None`` hands the answer to the full path: SymPy's parse (and its refusals), doubtful
+    points settled in mpmath. Either path gives the same verdict; this one is several
+    times cheaper for the common answers."""
+    from ladder_integration.parsing import ParseError, parse_light
+    from ladder_integration.parsing.light import Defer
+    from ladder_integration.verify.derivative import check_antiderivative
+
+    prob = state.problem
+    try:
+        answer = parse_light(answer_text, variables=(prob.var.name,), constants_of_integration=names)
+    except (ParseError, Defer):
+        return None
+    constants = frozenset(s for s in answer.free_symbols if s != prob.var)
+    try:
+        ok, reason = check_antiderivative(state.samples, prob.integrand, prob.var, answer, config, constants,
+                                          settle=False)
+    except UnsupportedExpression:
+        return None
+    if ok is None:
+        return None
     return (VerdictStatus.CORRECT if ok else VerdictStatus.INCORRECT), reason
 
 

@@ -199,11 +199,14 @@ class _Doubts:
 
 def check_antiderivative(
     samples: SampleSet, integrand: sympy.Expr, var: sympy.Symbol, answer: sympy.Expr, config: VerifierConfig,
-    constants: frozenset = frozenset(),
-) -> tuple[bool, str]:
+    constants: frozenset = frozenset(), settle: bool = True,
+) -> tuple[bool | None, str]:
     """``(correct, reason)`` for an antiderivative ``answer`` of ``integrand``.
 
     ``constants``: the constants of integration that occur in ``answer`` (symbols).
+    ``settle=False`` (the fast path's light trees): decide only what floats decide
+    outright, a certain disagreement or a clean match at every point with every value
+    finite; otherwise return ``(None, "")`` instead of going to mpmath.
     """
     n = len(samples)
     if n == 0:
@@ -221,7 +224,7 @@ def check_antiderivative(
             Fv, Fd = evaluate(answer, var, samples.x, consts=env)
             Fv, Fd = _full(Fv, samples.x.shape), _full(Fd, samples.x.shape)
             others = None
-        verdict, doubtful = _compare_derivative(samples, answer, var, Fd, env, config)
+        verdict, doubtful = _compare_derivative(samples, answer, var, Fd, env, config, explain=settle)
         if verdict is not None:
             return False, verdict
         if env is not None and others is not None:
@@ -229,15 +232,20 @@ def check_antiderivative(
             if verdict is not None:
                 return False, verdict
         bad_pairs = _failing_pairs(samples, Fv)
+        if not settle and (len(doubtful) or len(bad_pairs) or not np.isfinite(Fv).all()
+                           or (others is not None and not np.isfinite(others).all())):
+            return None, ""
     if len(doubtful) == 0 and len(bad_pairs) == 0:
         return True, f"derivative matches the integrand at {n} points, no jumps on {len(samples.pairs)} intervals"
     return _settle_in_mpmath(samples, integrand, var, answer, _Doubts(doubtful, bad_pairs), env, config)
 
 
 def _compare_derivative(samples: SampleSet, answer: sympy.Expr, var: sympy.Symbol, Fd: np.ndarray, env: dict | None,
-                        config: VerifierConfig) -> tuple[str | None, np.ndarray]:
+                        config: VerifierConfig, explain: bool = True) -> tuple[str | None, np.ndarray]:
     """A reason when ``F'`` certainly differs from ``f`` somewhere, and the doubtful
-    points (worst first) that floats cannot decide."""
+    points (worst first) that floats cannot decide. ``explain=False`` keeps the points
+    whose disagreement the measured cancellation explains among the doubtful ones too
+    (the fast path's light trees cancel differently from SymPy's, which collects terms)."""
     f = samples.f
     err = np.abs(Fd - f)
     mag = np.maximum(samples.fabs, np.abs(Fd))
@@ -271,7 +279,7 @@ def _compare_derivative(samples: SampleSet, answer: sympy.Expr, var: sympy.Symbo
         i = int(idx[hits[np.argmax(rel[hits])]])
         return (f"derivative differs from the integrand at x={samples.x[i].real:.6g}: "
                 f"{_fmt(Fd[i])} vs {_fmt(f[i])}"), idx[:0]
-    keep = ~explained
+    keep = ~explained if explain else np.ones_like(explained)
     idx, rel = idx[keep], rel[keep]
     # Points where the answer is not finite first (an overflow, or a real singularity
     # where the integrand has none), then the largest disagreements.
