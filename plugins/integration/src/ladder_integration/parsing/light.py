@@ -21,7 +21,6 @@ SymPy's tree would give too (see ``verify/checker.py``).
 
 from __future__ import annotations
 
-from fractions import Fraction
 from math import gcd
 from typing import Any
 
@@ -178,16 +177,16 @@ def make_sum(terms: list, limits: ParseLimits) -> Any:
     if len(terms) == 1:
         return terms[0]
     flat: list = []
-    total = Fraction(0)
+    p, q = 0, 1  # the numbers, summed exactly
     for term in terms:
         for t in term.args if isinstance(term, Add) else (term,):
             if isinstance(t, Number):
-                total += Fraction(t.p, t.q)
+                p, q = p * t.q + t.p * q, q * t.q
             else:
                 flat.append(t)
     _no_repeats([_term_key(t) for t in flat])
-    if total:
-        flat.append(_number(total.numerator, total.denominator))
+    if p:
+        flat.append(_number(p, q))
     if not flat:
         return ZERO
     if len(flat) == 1:
@@ -199,22 +198,22 @@ def make_product(factors: list, limits: ParseLimits) -> Any:
     if len(factors) == 1:
         return factors[0]
     flat: list = []
-    coeff = Fraction(1)
+    p, q = 1, 1  # the numeric coefficient, multiplied exactly
     for factor in factors:
         for f in factor.args if isinstance(factor, Mul) else (factor,):
             if isinstance(f, Number):
-                coeff *= Fraction(f.p, f.q)
+                p, q = p * f.p, q * f.q
             else:
                 flat.append(f)
-    if not coeff:
+    if not p:
         return ZERO  # SymPy's 0*x: a light tree holds no infinity that would make it nan
     _no_repeats([_base_key(f) for f in flat])
-    if coeff != 1 and len(flat) == 1 and isinstance(flat[0], Add):
+    coeff = _number(p, q) if p != q else ONE
+    if coeff is not ONE and len(flat) == 1 and isinstance(flat[0], Add):
         # SymPy distributes a number over a sum: 2*(x + 1) is 2*x + 2.
-        return make_sum([make_product([_number(coeff.numerator, coeff.denominator), t], limits)
-                         for t in flat[0].args], limits)
-    if coeff != 1 or not flat:
-        flat.insert(0, _number(coeff.numerator, coeff.denominator))
+        return make_sum([make_product([coeff, t], limits) for t in flat[0].args], limits)
+    if coeff is not ONE or not flat:
+        flat.insert(0, coeff)
     if len(flat) == 1:
         return flat[0]
     return Mul(tuple(flat), all(_is_constant(f) for f in flat))

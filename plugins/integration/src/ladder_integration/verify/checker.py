@@ -224,8 +224,10 @@ def warm_up() -> None:
     from ladder_integration.verify import definite, derivative, paper  # noqa: F401
 
     # The first answer with a constant of integration makes SymPy import its tensor
-    # module (a third of a second): pay that here, not inside a check's time limit.
+    # module (a third of a second): pay that here, not inside a check's time limit. The
+    # first answer takes the fast path, the second (``sqrt(2)`` needs SymPy) the full one.
     verify_in_process("integrate(x, x)", "<ANSWER>x**2/2 + C</ANSWER>")
+    verify_in_process("integrate(x, x)", "<ANSWER>x**2/2 + sqrt(2)*C</ANSWER>")
     x = sympy.Symbol("x")
     with np.errstate(all="ignore"):
         from ladder_integration.verify.numeric import evaluate

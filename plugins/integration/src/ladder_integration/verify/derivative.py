@@ -164,7 +164,7 @@ def sample_integrand(integrand: sympy.Expr, var: sympy.Symbol, config: VerifierC
         pairs = EMPTY if complex_mode else continuous_pairs(xs.real, rest[m:], config.real_tol)
     if not complex_mode:
         f = f.real + 0j
-    scale = float(np.median(np.abs(f))) if len(f) else 1.0
+    scale = _median(np.abs(f)) if len(f) else 1.0
     if not np.isfinite(scale) or scale == 0.0:
         scale = 1.0
     constants = (float(rng.uniform(0.5, 1.5)), float(rng.uniform(2.0, 4.0)), float(rng.uniform(5.0, 9.0)))
@@ -175,6 +175,13 @@ def sample_integrand(integrand: sympy.Expr, var: sympy.Symbol, config: VerifierC
     return SampleSet(x=xs, f=f, xp=xp, fp=fp, fcond=np.broadcast_to(fcond, xs.shape).copy(), fabs=np.abs(f),
                      scale=scale, pairs=pairs, gap_integral=gap_integral, gap_tol=gap_tol, constants=constants,
                      complex_mode=complex_mode)
+
+
+def _median(values: np.ndarray) -> float:
+    """``np.median`` of finite values, without its dispatch overhead (tens of microseconds)."""
+    s = np.sort(values)
+    m = len(s) // 2
+    return float(s[m]) if len(s) % 2 else float((s[m - 1] + s[m]) / 2)
 
 
 def _fmt(z: complex) -> str:
@@ -248,6 +255,10 @@ def _compare_derivative(samples: SampleSet, answer: sympy.Expr, var: sympy.Symbo
     (the fast path's light trees cancel differently from SymPy's, which collects terms)."""
     f = samples.f
     err = np.abs(Fd - f)
+    # The common case first, in few array operations: within the tolerance measured
+    # against |f| alone (a lower bound of the full one) everywhere; NaN and inf fail it.
+    if (err <= config.deriv_rtol * samples.fabs + config.deriv_atol * samples.scale).all():
+        return None, np.empty(0, dtype=int)
     mag = np.maximum(samples.fabs, np.abs(Fd))
     tol = config.deriv_rtol * mag + config.deriv_atol * samples.scale
     fail = ~((err <= tol) & np.isfinite(Fd))  # NaN and inf fail too
