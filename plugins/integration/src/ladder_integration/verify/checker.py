@@ -5,6 +5,10 @@ benchmarks call directly. Parsed problems, their sample points, integrand values
 and definite-integral references are cached per problem, so a batch of answers to
 the same problem costs one answer parse and one vectorised evaluation each; an
 answer text seen before for the same problem costs a dictionary lookup.
+
+Answers to the default check first take a fast path (:func:`_judge_light`): parsed into a
+light numeric tree instead of SymPy objects, which is most of the saving, and decided
+there only when floats decide outright. Everything else takes the full path.
 """
 
 from __future__ import annotations
