@@ -9,7 +9,7 @@ each worker runs):
 * ``paper``: the paper's interval quadrature (5 intervals of 0.1, rtol 1e-2);
 * ``simplify``: ``simplify(diff(F) - f) == 0``.
 
-Each method starts cold (per-problem caches and SymPy's cache cleared). The
+Each method starts cold (per-problem caches, verdicts, the parser's memos and SymPy's cache cleared). The
 derivative check is also timed "warm" (problems already prepared, SymPy's cache
 cleared again: what a GRPO step with many completions per problem sees), and
 through the worker pool with one worker (``check_batch``: IPC included, each
@@ -267,7 +267,7 @@ def render(results: dict[str, Any]) -> str:
         f"{ours['n']} labelled checks of `verifier_public.jsonl` (36 integrands; correct answers with constants, "
         "`log|x|`, rewritten trigonometric and inverse-hyperbolic forms; wrong ones negated, doubled, "
         "differentiated, 0.5% off, the integrand itself, right on half the domain, jumping, `Integral(...)` "
-        "exploits). One process, one core, each method from cold caches; time limit "
+        "exploits). One process, one core, each method from cold caches (per-problem state, verdicts, the parser's memos and SymPy's cache cleared); time limit "
         f"{LIMIT_S:g} s per check. All answers are distinct, so no check is answered from the verdict cache "
         "(\"cache hits\", counted from the cache after each run). The machine is shared with other jobs: "
         "compare rows of one run, not runs; the derivative and paper rows are the fastest of "

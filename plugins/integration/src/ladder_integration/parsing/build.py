@@ -60,6 +60,12 @@ def decimal_value(text: str, limits: ParseLimits, position: int) -> tuple[int, i
 _CONSTANT_CACHE: dict[int, tuple] = {}
 
 
+def clear_memos() -> None:
+    """Forget the memos of :func:`is_constant` and :func:`bounded` (benchmarks measure cold parses)."""
+    _CONSTANT_CACHE.clear()
+    _SEEN_BOUNDED.clear()
+
+
 def is_constant(expr: sympy.Expr) -> bool:
     """No symbol inside: SymPy's ``is_number``, memoised (it recomputes on every call)."""
     if expr.is_Atom:

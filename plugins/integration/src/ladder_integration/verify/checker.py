@@ -49,9 +49,13 @@ _MAX_CACHED_ANSWER_CHARS = 2000  # longer answers are refused by the parser anyw
 
 
 def clear_caches() -> None:
-    """Forget all per-problem state and remembered verdicts (benchmarks measure cold checks)."""
+    """Forget all per-problem state, remembered verdicts and the parser's memos
+    (benchmarks measure cold checks)."""
+    from ladder_integration.parsing.build import clear_memos
+
     _CACHE.clear()
     _VERDICTS.clear()
+    clear_memos()
 
 
 def _state_key(problem_text: str, config: VerifierConfig) -> tuple:
