@@ -50,7 +50,8 @@ PAIRS = [("adaptive", "base"), ("uniform", "base"), ("roots_only", "base"), ("ad
 METRICS = ("pass@1", "greedy")
 
 
-def run_arm(run_dir: Path, overrides: list[str], stages: list[str], host: Any = None) -> dict[str, Any]:
+def run_arm(run_dir: Path, overrides: list[str], stages: list[str], host: Any = None) -> Any:
+    """One arm's run; returns its report record (``ladder_core.artifacts.Report``, None without a report stage)."""
     from ladder_core.cli import run
     from ladder_core.plugins import get_host
     from ladder_core.testing.compose import compose_config
@@ -112,15 +113,31 @@ def run_seed(seed: int, args: argparse.Namespace, extra: list[str], host: Any) -
                 shutil.copytree(adaptive_dir / stage, arm_dir / stage)
         run_arm(arm_dir, [*common, f"curriculum.mode={arm}"], ["train", "evaluate", "report"], host)
         row["problems"][arm] = per_problem(arm_dir, "evaluate")
-    ttrl = (report or {}).get("ttrl") or {}
-    if ttrl.get("problems"):
-        row["ttrl"] = {"accuracy": ttrl.get("accuracy"), "accuracy_control": ttrl.get("accuracy_control"),
-                       "pass@1": ttrl.get("pass@1"), "pass@1_control": ttrl.get("pass@1_control"),
-                       "attempted": ttrl.get("attempted"), "solved": ttrl.get("solved"),
-                       "control_solved": ttrl.get("control_solved"), "vs_control": ttrl.get("vs_control")}
+    ttrl = report.ttrl if report is not None else None
+    if ttrl is not None and ttrl.problems:
+        from ladder_core.artifacts import to_dict
+
+        row["ttrl"] = {"accuracy": ttrl.accuracy, "accuracy_control": ttrl.accuracy_control,
+                       "pass@1": ttrl.pass_at_1, "pass@1_control": ttrl.pass_at_1_control,
+                       "attempted": ttrl.attempted, "solved": ttrl.solved, "control_solved": ttrl.control_solved,
+                       "vs_control": to_dict(ttrl.vs_control) if ttrl.vs_control else None}
     row["means"] = {arm: _means(probs) for arm, probs in row["problems"].items()}
+    row["train"] = {arm: signal(seed_dir / arm) for arm in ("adaptive", "uniform", "roots_only")}
     row["seconds"] = round(time.monotonic() - t0, 1)
     return row
+
+
+def signal(arm_dir: Path) -> dict[str, float | int]:
+    """Training signal of one arm from ``train/summary.json``: groups with non-zero reward variance
+    (the only ones GRPO learns from) and how many of them per second of training."""
+    from ladder_core.artifacts import TrainSummary, read_json
+
+    summary = read_json(arm_dir / "train" / "summary.json", TrainSummary)
+    seen = int(summary.dynamic_sampling.get("groups_seen", 0))
+    useful = seen - int(summary.dynamic_sampling.get("zero_variance", 0))
+    return {"groups": seen, "useful_groups": useful, "seconds": summary.seconds,
+            "useful_groups_per_s": useful / summary.seconds if summary.seconds else 0.0,
+            "zero_variance_rate": 1 - useful / seen if seen else 0.0}
 
 
 def _means(problems: dict[str, dict[str, float]]) -> dict[str, float | None]:
@@ -165,6 +182,13 @@ def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 "over_seed_problem_pairs": pooled.to_dict() if pooled else None,
                 "over_seeds": {"delta": float(d.mean()), "p_value": sign_flip_p_value(d), "n": int(d.size),
                                "method": "exact sign flip over per-seed means"}}
+    train: dict[str, Any] = {}
+    for arm in ("adaptive", "uniform", "roots_only"):
+        for key in ("useful_groups_per_s", "zero_variance_rate"):
+            values = [r["train"][arm][key] for r in rows if arm in r.get("train", {})]
+            ci = t_interval(values)
+            if ci:
+                train.setdefault(arm, {})[key] = {**ci.to_dict(), "per_seed": values}
     ttrl_rows = [r["ttrl"] for r in rows if r.get("ttrl")]
     ttrl = None
     if ttrl_rows:
@@ -173,7 +197,7 @@ def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 if any(t.get(key) is not None for t in ttrl_rows)}
         ttrl["per_seed_vs_control"] = [t.get("vs_control") for t in ttrl_rows]
         ttrl["seeds"] = len(ttrl_rows)
-    return {"arms": arms, "pairs": pairs, "ttrl": ttrl}
+    return {"arms": arms, "pairs": pairs, "ttrl": ttrl, "train": train}
 
 
 def _pct_ci(entry: dict[str, Any] | None) -> str:
@@ -186,10 +210,15 @@ def _pct_ci(entry: dict[str, Any] | None) -> str:
 def summarise(analysis: dict[str, Any], split: str, n_seeds: int) -> str:
     lines = [f"Split: **{split}**" + (" (evaluated once, after tuning on validation)" if split == "test"
                                        else " (tuning numbers; not a test result)"), "",
-             f"| arm | pass@1 %, mean [95% t interval] over {n_seeds} seed(s) | greedy % |", "|---|---|---|"]
+             f"| arm | pass@1 %, mean [95% t interval] over {n_seeds} seed(s) | greedy % | useful groups/s "
+             "(non-zero reward variance) | zero-variance share |", "|---|---|---|---|---|"]
     for arm, label in ARMS.items():
         entry = analysis["arms"].get(arm) or {}
-        lines.append(f"| {label} | {_pct_ci(entry.get('pass@1'))} | {_pct_ci(entry.get('greedy'))} |")
+        train = (analysis.get("train") or {}).get(arm) or {}
+        ups, zv = train.get("useful_groups_per_s"), train.get("zero_variance_rate")
+        ups_s = f"{ups['mean']:.2f} [{ups['ci95'][0]:.2f}, {ups['ci95'][1]:.2f}]" if ups else "-"
+        lines.append(f"| {label} | {_pct_ci(entry.get('pass@1'))} | {_pct_ci(entry.get('greedy'))} | {ups_s} | "
+                     f"{_pct_ci(zv)} |")
     ttrl = analysis.get("ttrl")
     if ttrl:
         lines.append(f"| LADDER adaptive + TTRL ({ttrl['seeds']} seed(s)) | {_pct_ci(ttrl.get('pass@1'))} | "
@@ -234,11 +263,12 @@ def plot(analysis: dict[str, Any], path: Path, split: str) -> None:
     fig.savefig(path, dpi=120)
 
 
-def write_docs(table: str, command: str) -> None:
+def write_docs(table: str, command: str, name: str = "ablation") -> None:
+    """Replace the ``<!-- NAME:start -->`` .. ``<!-- NAME:end -->`` block of docs/results.md."""
     path = ROOT / "docs" / "results.md"
     text = path.read_text() if path.exists() else "# Results\n"
-    start, end = "<!-- ablation:start -->", "<!-- ablation:end -->"
-    block = f"{start}\nCommand: `{command}`\n\n{table}\n\n![ablation](img/ablation.png)\n{end}"
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    block = f"{start}\nCommand: `{command}`\n\n{table}\n\n![{name}](img/{name}.png)\n{end}"
     if start in text and end in text:
         text = text[: text.index(start)] + block + text[text.index(end) + len(end):]
     else:
@@ -246,8 +276,15 @@ def write_docs(table: str, command: str) -> None:
     path.write_text(text)
 
 
-def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RESULTS) -> dict[str, Any]:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RESULTS, name: str = "ablation",
+         extend: Any = None, prog: str = "benchmarks/ablation.py") -> dict[str, Any]:
+    """Run (or resume: finished stages are kept) every seed and arm, analyse, print, write JSON.
+
+    ``name`` names the docs block and the plot (``docs/img/<name>.png``); ``extend(rows, analysis)``
+    may add sections (a caller's extra breakdowns) and returns extra markdown for the table.
+    """
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--split", choices=("validation", "test"), default="validation",
                         help="validation for tuning (default); test once, at the end")
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
@@ -259,6 +296,8 @@ def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RE
                         help="run TTRL on top of the adaptive arm only for these seeds (default: every seed); "
                              "TTRL is the longest stage on a CPU")
     parser.add_argument("--write-docs", action="store_true")
+    parser.add_argument("--analyse-only", action="store_true",
+                        help="only read finished seeds (run each seed in its own process first, e.g. in parallel)")
     args = parser.parse_args(argv)
     if args.write_docs and args.split != "test":
         parser.error("--write-docs publishes results: use it with --split test (after tuning on validation)")
@@ -266,19 +305,25 @@ def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RE
 
     host = host or get_host()
     extra = split_overrides(args.split, host, [f"+domain={args.domain}", *args.overrides])
-    rows = [run_seed(seed, args, extra, host) for seed in args.seeds]
+    rows = []
+    for seed in args.seeds:
+        if args.analyse_only and not (args.out / args.split / f"seed{seed}" / "roots_only" / "evaluate" / "DONE.json").exists():
+            parser.error(f"--analyse-only: seed {seed} is not finished under {args.out / args.split}")
+        rows.append(run_seed(seed, args, extra, host))
     for row in rows:
         print(json.dumps({"seed": row["seed"], "means": row["means"], "seconds": row["seconds"]}))
     analysis = analyse(rows)
     table = summarise(analysis, args.split, len(rows))
+    if extend is not None:
+        table += "\n\n" + extend(rows, analysis)
     print(table)
     payload = {"split": args.split, "seeds": args.seeds, "overrides": args.overrides, "analysis": analysis,
                "rows": rows}
     write_json(results, payload)
     if args.write_docs:
-        plot(analysis, ROOT / "docs" / "img" / "ablation.png", args.split)
-        command = "python benchmarks/ablation.py " + " ".join(argv if argv is not None else sys.argv[1:])
-        write_docs(table, command)
+        plot(analysis, ROOT / "docs" / "img" / f"{name}.png", args.split)
+        command = f"python {prog} " + " ".join(argv if argv is not None else sys.argv[1:])
+        write_docs(table, command, name)
     return payload
 
 

@@ -57,7 +57,8 @@ for _path in (str(REPO), str(REPO / "benchmarks")):  # the checkout's ladder_cor
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from ladder_core.difficulty import CurriculumConfig, CurriculumNode, CurriculumSampler, DynamicSampler  # noqa: E402
+from ladder_core.difficulty import CurriculumConfig, CurriculumSampler, DynamicSampler  # noqa: E402
+from ladder_core.records import TreeNode  # noqa: E402
 
 from _report import replace_markdown_section, write_json  # noqa: E402
 
@@ -103,13 +104,13 @@ class Forest:
     """Random variant forest with difficulties and the tree-distance transfer matrix."""
 
     def __init__(self, sim: SimConfig, rng: np.random.Generator) -> None:
-        self.nodes: list[CurriculumNode] = []
+        self.nodes: list[TreeNode] = []
         parent: list[int] = []
         difficulty: list[float] = []
         for r in range(sim.roots):
             root_idx = len(self.nodes)
             rid = f"r{r}"
-            self.nodes.append(CurriculumNode(rid, None, 0, rid))
+            self.nodes.append(TreeNode(rid, None, 0, rid))
             parent.append(-1)
             difficulty.append(rng.normal(sim.root_difficulty, sim.root_sd))
             frontier = [root_idx]
@@ -118,7 +119,7 @@ class Forest:
                 for p in frontier:
                     for c in range(int(rng.integers(sim.min_children, sim.max_children + 1))):
                         idx = len(self.nodes)
-                        self.nodes.append(CurriculumNode(f"{self.nodes[p].id}.{c}", self.nodes[p].id, depth, rid))
+                        self.nodes.append(TreeNode(f"{self.nodes[p].id}.{c}", self.nodes[p].id, depth, rid))
                         parent.append(p)
                         difficulty.append(difficulty[p] - sim.depth_step + rng.normal(0.0, sim.node_sd))
                         nxt.append(idx)

@@ -110,10 +110,11 @@ def run_mode(mode: str, model_dir: str, steps: int, prompts: int, group: int, to
                               processing_class=tokenizer, callbacks=[Timer()])
     else:
         from ladder_core.difficulty.config import CurriculumConfig
-        from ladder_core.difficulty.sampler import CurriculumNode, CurriculumSampler
+        from ladder_core.difficulty.sampler import CurriculumSampler
+        from ladder_core.records import TreeNode
         from ladder_core.training.grpo import LadderGRPOTrainer, TrainingMonitor
 
-        nodes = [CurriculumNode(r["node_id"], None, 0, r["node_id"]) for r in rows]
+        nodes = [TreeNode(r["node_id"], None, 0, r["node_id"]) for r in rows]
         curriculum = CurriculumSampler(nodes, CurriculumConfig.from_dict({"mode": "uniform"}), seed=0)
         monitor = TrainingMonitor(curriculum=curriculum, depth_of={})
         trainer = LadderGRPOTrainer(model=model, reward_funcs=reward, args=args, train_dataset=dataset,

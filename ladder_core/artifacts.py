@@ -8,6 +8,12 @@ and the report that reads share the record, so a renamed or mistyped field
 fails at once, naming the file (and line), instead of turning into a silent
 ``None`` in the report.
 
+A record is declared once with :func:`record` (a dataclass plus its
+``SCHEMA_VERSION``); a field whose JSON key is not a Python name says so with
+:func:`key` (``pass_at_1: float = key("pass@1")``). :data:`RUN_FILES` maps
+every file of a run directory to its record (:func:`read_artifact` reads any
+of them); a test reads every file of a real run through it.
+
 Versioning: each record has ``SCHEMA_VERSION``, written as ``schema_version``
 on disk. A file without it is version 1 (runs from before this module); a
 file from a newer ladder is refused with a message saying so.
@@ -31,8 +37,8 @@ import types
 import typing
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, ClassVar, TypeVar
+from pathlib import Path, PurePosixPath
+from typing import Any, TypeVar
 
 from ladder_core.records import TreeNode
 
@@ -46,15 +52,42 @@ class ArtifactError(ValueError):
     """An artifact that does not match its schema: names the file (and line) and what is wrong."""
 
 
+# --------------------------------------------------------------------------- declaring records
+@typing.dataclass_transform(field_specifiers=(field,))
+def record(cls: type[R] | None = None, /, *, version: int = 1, frozen: bool = True) -> Any:
+    """Declare an artifact record: a dataclass (frozen unless ``frozen=False``) with ``SCHEMA_VERSION = version``.
+
+    Bump ``version`` when a field changes meaning or is removed (the reader
+    refuses files from a newer version); adding a field with a default needs no
+    bump, since older files still read.
+    """
+
+    def wrap(c: type[R]) -> type[R]:
+        c = dataclass(frozen=frozen)(c)
+        c.SCHEMA_VERSION = version  # type: ignore[attr-defined]
+        return c
+
+    return wrap if cls is None else wrap(cls)
+
+
+def key(name: str, default: Any = dataclasses.MISSING) -> Any:
+    """A field stored under another JSON key (``key("pass@1")``: keys that are not Python names)."""
+    return field(default=default, metadata={"json": name})
+
+
+def _json_name(f: dataclasses.Field) -> str:
+    return f.metadata.get("json", f.name)
+
+
 # --------------------------------------------------------------------------- record <-> JSON
 def to_dict(record: Any) -> dict[str, Any]:
-    """The JSON object of a record: its fields, tuples as lists, plus ``schema_version``."""
+    """The JSON object of a record: its fields (under their JSON keys), tuples as lists, plus ``schema_version``."""
     custom = getattr(record, "to_dict", None)
     if callable(custom):
         data = custom()
     else:
-        data = {f.name: _plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
-    data[VERSION_KEY] = type(record).SCHEMA_VERSION
+        data = {_json_name(f): _plain(getattr(record, f.name)) for f in dataclasses.fields(record)}
+    data[VERSION_KEY] = getattr(type(record), "SCHEMA_VERSION", 1)
     return data
 
 
@@ -88,7 +121,7 @@ def from_dict(cls: type[R], data: Any, where: str = "") -> R:
         except (TypeError, ValueError, KeyError) as exc:
             raise ArtifactError(f"{where}: not a {cls.__name__} ({exc})") from exc
     hints = _hints(cls)
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    fields = {_json_name(f): f for f in dataclasses.fields(cls) if f.init}
     older = (f" (written by an older ladder: schema_version {version}, this ladder writes {supported}; "
              "rerun that stage)") if version < supported else ""
     unknown = sorted(set(data) - set(fields))
@@ -99,7 +132,8 @@ def from_dict(cls: type[R], data: Any, where: str = "") -> R:
                and f.default_factory is dataclasses.MISSING]
     if missing:
         raise ArtifactError(f"{where}: missing field(s) {', '.join(missing)} for {cls.__name__}{older}")
-    values = {name: _convert(hints[name], value, f"{where}: {cls.__name__}.{name}") for name, value in data.items()}
+    values = {fields[name].name: _convert(hints[fields[name].name], value, f"{where}: {cls.__name__}.{name}")
+              for name, value in data.items()}
     return cls(**values)
 
 
@@ -156,13 +190,18 @@ def _convert(hint: Any, value: Any, where: str) -> Any:
 
 
 # ----------------------------------------------------------------------------- JSON files
-def write_json(path: Path, record: Any) -> None:
-    """Write a record as one JSON file, atomically (a kill leaves the old file or the new one)."""
+def write_text(path: Path, text: str) -> None:
+    """Replace a file atomically (a kill leaves the old file or the new one, never half of one)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(to_dict(record), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, path)
+
+
+def write_json(path: Path, record: Any) -> None:
+    """Write a record as one JSON file, atomically."""
+    write_text(path, json.dumps(to_dict(record), indent=2, ensure_ascii=False) + "\n")
 
 
 def read_json(path: Path, cls: type[R]) -> R:
@@ -288,21 +327,17 @@ def write_jsonl(path: Path, records: Iterable[Any]) -> None:
 
 # ============================================================================== records
 # the whole run
-@dataclass(frozen=True)
+@record
 class StageDone:
     """``<stage>/DONE.json``: the stage finished (a rerun skips it); ``seconds`` of wall time over ``attempts``."""
-
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     seconds: float
     attempts: int = 1
 
 
-@dataclass(frozen=True)
+@record
 class StageTimings:
     """``timings.json``: wall seconds per stage, in run order (a rerun of a stage overwrites its entry)."""
-
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     seconds: dict[str, float] = field(default_factory=dict)
 
@@ -311,15 +346,13 @@ class StageTimings:
 
 
 # baseline/ and evaluate/ (and their validation/ folders)
-@dataclass
+@record(frozen=False)
 class EvalProblemResult:
     """One line of ``<stage>/results.jsonl``: one test problem's samples and verdicts.
 
     ``statuses`` holds the verdict status of each completion; ``greedy_*`` are
     ``None`` when greedy decoding was off.
     """
-
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     problem_id: str
     problem: str
@@ -335,11 +368,9 @@ class EvalProblemResult:
         return self.n_correct / self.n if self.n else 0.0
 
 
-@dataclass(frozen=True)
+@record
 class EvalSummary:
     """``<stage>/summary.json``: pass@k over the problem set (keys of ``pass_at_k`` are k as strings)."""
-
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     n_problems: int
     samples: int
@@ -356,30 +387,45 @@ class EvalSummary:
 
 
 # decontamination (variants/stats.json, train/summary.json, ttrl/results.jsonl)
-@dataclass(frozen=True)
+@record
+class MatchCounts:
+    """Nodes dropped as equal to one evaluation set's problems, by how they matched: the same canonical form,
+    or the domain's equivalence key."""
+
+    canonical: int = 0
+    equivalent: int = 0
+
+
+@record
+class OverlappingRoot:
+    """A training root equal to an evaluation problem: ``set``'s ``problem_id``, matched by ``reason``."""
+
+    root_id: str
+    set_name: str = key("set")
+    problem_id: str = ""
+    reason: str = ""
+    text: str = ""
+
+
+@record
 class Decontamination:
     """Nodes dropped because they equal an evaluation problem, and training roots that are evaluation problems.
 
-    ``dropped``: per evaluation set, per match kind (``canonical``,
-    ``equivalent``); ``overlapping_roots``: ``{"root_id", "set",
-    "problem_id", ...}`` per training root equal to an evaluation problem
-    (removed, or kept with ``decontamination.keep_overlapping_roots=true``).
+    ``dropped``: per evaluation set; ``overlapping_roots``: the training roots
+    equal to an evaluation problem (removed, or kept with
+    ``decontamination.keep_overlapping_roots=true``).
     """
 
-    SCHEMA_VERSION: ClassVar[int] = 1
-
-    dropped: dict[str, dict[str, int]] = field(default_factory=dict)
+    dropped: dict[str, MatchCounts] = field(default_factory=dict)
     total_dropped: int = 0
-    overlapping_roots: list[dict[str, str]] = field(default_factory=list)
+    overlapping_roots: list[OverlappingRoot] = field(default_factory=list)
     kept_overlapping_roots: bool = False
 
 
 # variants/
-@dataclass(frozen=True)
+@record
 class Rejection:
     """One line of ``variants/rejections.jsonl``: a dropped candidate and why (``reason`` is a counted key)."""
-
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     root_id: str
     parent_id: str
@@ -392,7 +438,7 @@ class Rejection:
     temperature: float | None = None
 
 
-@dataclass(frozen=True)
+@record
 class RoundRecord:
     """One line of ``variants/progress.jsonl``: the commit record of one generation round.
 
@@ -402,8 +448,6 @@ class RoundRecord:
     ``nodes_bytes``/``rejections_bytes`` are the file sizes once the round was
     written: everything after them is uncommitted.
     """
-
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     round: int
     nodes_bytes: int
@@ -418,26 +462,22 @@ class RoundRecord:
     version: int = 1  # the store's format version before schema_version existed; kept for old files
 
 
-@dataclass(frozen=True)
+@record
 class GeneratorTotals:
     """What one variant generator proposed and got accepted, over all trees."""
-
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     proposed: int
     accepted: int
     acceptance_rate: float
 
 
-@dataclass(frozen=True)
+@record
 class VariantsStats:
     """``variants/stats.json``: totals over every tree (``nodes_per_depth`` counts roots at depth "0").
 
     ``proposed == accepted + sum(rejections.values())``: duplicates are the
     rejections ``duplicate_exact`` / ``duplicate_canonical``.
     """
-
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     roots: int
     variants: int
@@ -461,7 +501,7 @@ class VariantsStats:
 
 
 # train/ (and each TTRL problem's training folder)
-@dataclass(frozen=True)
+@record
 class TrainStep:
     """One line of ``train/log.jsonl``: one optimisation step.
 
@@ -472,8 +512,6 @@ class TrainStep:
     step, by kind (:mod:`ladder_core.training.rewards`); ``seconds``: since
     training (re)started.
     """
-
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     step: int
     reward: float | None = None
@@ -494,7 +532,7 @@ class TrainStep:
         return {n: float(v) for n, v in values.items() if v is not None}
 
 
-@dataclass
+@record(frozen=False)
 class TrainSummary:
     """``train/summary.json``, and what one GRPO run returns (TTRL keeps it per problem).
 
@@ -504,8 +542,6 @@ class TrainSummary:
     the test problem); ``nodes``, ``train_set`` and ``decontamination`` (the
     nodes training really saw, re-checked) are filled by the train stage.
     """
-
-    SCHEMA_VERSION: ClassVar[int] = 1
 
     steps: int
     seconds: float
@@ -524,7 +560,7 @@ class TrainSummary:
 
 
 # ttrl/
-@dataclass(frozen=True)
+@record(version=2)  # 2: the control and the one solved rule (issue 12)
 class TtrlProblemResult:
     """One line of ``ttrl/results.jsonl``, and the ``ladder_ttrl_problem_end`` payload.
 
@@ -538,8 +574,6 @@ class TtrlProblemResult:
     ``decontamination``: the problem's variants dropped as equal to an
     evaluation problem.
     """
-
-    SCHEMA_VERSION: ClassVar[int] = 2  # 2: the control and the one solved rule (issue 12)
 
     problem_id: str
     trained_on_problem: bool
@@ -565,11 +599,9 @@ class TtrlProblemResult:
         return self.control_correct / self.samples if self.samples else 0.0
 
 
-@dataclass(frozen=True)
+@record(version=2)
 class TtrlSummary:
     """``ttrl/summary.json``: the protocol and the counts over the attempted problems."""
-
-    SCHEMA_VERSION: ClassVar[int] = 2
 
     protocol: str
     trained_on_problem: bool
@@ -583,9 +615,337 @@ class TtrlSummary:
     seconds: float
 
 
+# attempts and faults (every stage folder, train/, the run directory)
+@record
+class Attempt:
+    """One attempt at a job: when it started (local time, ISO), its wall seconds, whether it ended normally."""
+
+    started: str
+    seconds: float
+    finished: bool = False
+
+
+@record
+class Attempts:
+    """``<stage>/stage_attempts.json`` and ``train/train_attempts.json``: every attempt at the stage or the
+    training run, refreshed by a heartbeat so a killed attempt's time still counts after a resume."""
+
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def seconds(self) -> float:
+        return sum(a.seconds for a in self.attempts)
+
+
+@record
+class PluginFaults:
+    """``plugin_faults.json``: plugin calls outside the reward path (observers, variant generation and
+    validation) that raised or ran past their deadline, by kind; ``total`` adds earlier attempts."""
+
+    total: dict[str, int] = field(default_factory=dict)
+    earlier_attempts: dict[str, int] = field(default_factory=dict)
+    this_attempt: dict[str, int] = field(default_factory=dict)
+
+
+# checkpoint folders (train/checkpoints/checkpoint-N/): counters that must match the weights
+@record
+class RewardFaultsCheckpoint:
+    """``ladder_reward_faults.json``: reward faults by kind and reward checks so far (restored on resume)."""
+
+    faults: dict[str, int] = field(default_factory=dict)
+    checks: int = 0
+
+
+@record
+class CurriculumCheckpoint:
+    """``ladder_curriculum.json``: the curriculum sampler's ``state_dict`` and the dynamic-sampling counters.
+
+    ``curriculum`` is the sampler's own versioned state (``version`` inside it,
+    checked by the sampler), kept opaque here.
+    """
+
+    curriculum: dict[str, Any]
+    dynamic: dict[str, int | float] = field(default_factory=dict)
+
+
+# report.json (the report stage): sections built from the records above
+@record
+class MeanInterval:
+    """A mean with its 95% interval (:class:`ladder_core.evaluation.intervals.Interval` as stored)."""
+
+    mean: float
+    ci95: tuple[float, float]
+    n: int
+    method: str = "bootstrap"
+
+
+@record
+class PairedDelta:
+    """``after - before`` on the same items (:class:`ladder_core.evaluation.intervals.PairedComparison`)."""
+
+    delta: float
+    ci95: tuple[float, float]
+    p_value: float
+    n: int
+    significant: bool = key("significant_at_0.05")
+    method: str = ""
+
+
+@record
+class EvalIntervals:
+    """95% bootstrap intervals over problems of an evaluation's pass@1 and greedy accuracy."""
+
+    pass_at_1: MeanInterval | None = key("pass@1", None)
+    greedy: MeanInterval | None = None
+
+
+@record
+class EvalSection:
+    """``report.json`` ``baseline``/``final`` (and under ``validation``): one evaluation stage."""
+
+    problem_set: str | None
+    n_problems: int | None
+    samples: int | None
+    temperature: float | None
+    pass_at_k: dict[str, float]
+    pass_at_1: float | None = key("pass@1")
+    greedy_accuracy: float | None = None
+    solved_accuracy: float | None = None
+    status_counts: dict[str, int] = field(default_factory=dict)
+    seconds: float | None = None
+    recomputed_from_results: bool = False
+    ci95: EvalIntervals | None = None
+
+
+@record
+class PairedEval:
+    """After minus before on the problems both evaluations share."""
+
+    pass_at_1: PairedDelta = key("pass@1")
+    greedy: PairedDelta | None = None
+
+
+@record
+class PairedTtrl:
+    """TTRL (adapted model) minus its control (the un-adapted model, same samples)."""
+
+    pass_at_1: PairedDelta = key("pass@1")
+    solved: PairedDelta | None = None
+
+
+@record
+class TtrlVsControl:
+    """On the problems TTRL attempted, and on all test problems (the others counted as the trained model)."""
+
+    attempted: PairedTtrl
+    all_test_problems: PairedTtrl | None = None
+
+
+@record
+class Comparisons:
+    """``report.json`` ``comparison``."""
+
+    final_vs_baseline: PairedEval | None = None
+    ttrl_vs_control: TtrlVsControl | None = None
+
+
+@record
+class ValidationSection:
+    """``report.json`` ``validation``: the validation split (for tuning; not a test result)."""
+
+    baseline: EvalSection | None = None
+    final: EvalSection | None = None
+    final_vs_baseline: PairedEval | None = None
+
+
+@record
+class VariantsSection:
+    """``report.json`` ``variants``: the trees (counts from ``nodes.jsonl`` when present) and ``stats.json``."""
+
+    generated: int | None
+    accepted: int | None
+    acceptance_rate: float | None
+    roots: int | None
+    per_depth: dict[str, int] = field(default_factory=dict)
+    rejections: dict[str, int] = field(default_factory=dict)
+    duplicates: int | None = None
+    per_generator: dict[str, GeneratorTotals] = field(default_factory=dict)
+    tree_html: list[str] = field(default_factory=list)
+    raw: VariantsStats | None = None
+
+
+@record
+class TrainingSection:
+    """``report.json`` ``training``: ``train/summary.json`` and ``train/log.jsonl``."""
+
+    steps: int | None
+    seconds: float | None
+    reward_first: float | None
+    reward_last: float | None
+    reward_best: float | None
+    dynamic_sampling: dict[str, int | float] = field(default_factory=dict)
+    reward_failures: dict[str, int] | None = None
+    reward_failures_total: int | None = None
+    final_depth_success: dict[str, float] = field(default_factory=dict)
+    roots_mastered_last: int | None = None
+    logged_steps: int = 0
+    final_model_saved: bool = False
+
+
+@record
+class TtrlIntervals:
+    """95% bootstrap intervals over all test problems of the TTRL accuracy and pass@1."""
+
+    accuracy: MeanInterval | None = None
+    pass_at_1: MeanInterval | None = key("pass@1", None)
+
+
+@record
+class TtrlSection:
+    """``report.json`` ``ttrl``: the counts, the accuracies over all test problems, the control comparison."""
+
+    protocol: str | None
+    trained_on_problem: bool | None
+    reset_weights: bool | None
+    attempted: int | None
+    solved: int | None
+    control_solved: int | None
+    skipped_already_solved: int | None
+    eval_samples: int | None
+    seconds: float | None
+    base_stage: str | None
+    n_problems: int | None
+    solved_before_ttrl: int | None
+    attempted_pass_at_1: MeanInterval | None = key("attempted_pass@1", None)
+    attempted_control_pass_at_1: MeanInterval | None = key("attempted_control_pass@1", None)
+    accuracy: float | None = None
+    accuracy_control: float | None = None
+    pass_at_1: float | None = key("pass@1", None)
+    pass_at_1_control: float | None = key("pass@1_control", None)
+    ci95: TtrlIntervals | None = None
+    vs_control: TtrlVsControl | None = None
+    notes: list[str] = field(default_factory=list)
+    problems: list[TtrlProblemResult] = field(default_factory=list)
+
+
+@record
+class DecontaminationSection:
+    """``report.json`` ``decontamination``: the variants and train stages' records, the overlapping roots, and
+    ``label`` when roots equal to evaluation problems were kept (a reproduction, not held-out numbers)."""
+
+    variants: Decontamination | None = None
+    train: Decontamination | None = None
+    ttrl: str | None = None
+    overlapping_training_roots: int = 0
+    label: str | None = None
+
+
+@record
+class ModelInfo:
+    """The policy model as the config names it."""
+
+    name: str | None = None
+    name_or_path: str | None = None
+
+
+@record(version=3, frozen=False)  # 3: every section a record (nested schema_version); absent sections null
+class Report:
+    """``report.json``: the run's results for machines; ``report.md`` is rendered from this same record.
+
+    Stages that did not run are ``None`` (never made-up zeros) and are listed
+    in ``stages_missing``; ``definitions`` says how each number is counted.
+    """
+
+    run_dir: str
+    model: ModelInfo
+    domain: str | None
+    train_set: str | None
+    test_set: str | None
+    stages_configured: list[str]
+    stages_run: list[str]
+    stages_missing: list[str]
+    stage_status: dict[str, str]
+    baseline: EvalSection | None
+    final: EvalSection | None
+    delta_pass_at_1: float | None = key("delta_pass@1", None)
+    delta_greedy_accuracy: float | None = None
+    variants: VariantsSection | None = None
+    training: TrainingSection | None = None
+    ttrl: TtrlSection | None = None
+    comparison: Comparisons = field(default_factory=Comparisons)
+    validation: ValidationSection | None = None
+    decontamination: DecontaminationSection = field(default_factory=DecontaminationSection)
+    wall_time: dict[str, float] = field(default_factory=dict)
+    wall_time_total: float | None = None
+    plots: dict[str, str | None] = field(default_factory=dict)
+    plots_skipped: dict[str, str] = field(default_factory=dict)
+    definitions: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+# ============================================================================== the layout
+#: Every JSON/JSONL file a run writes, as a glob relative to the run directory, with its record
+#: (``docs/run-directory.md`` documents each; a test reads every file of a real run through this).
+RUN_FILES: dict[str, type] = {
+    "timings.json": StageTimings,
+    "plugin_faults.json": PluginFaults,
+    "report.json": Report,
+    "*/DONE.json": StageDone,
+    "*/stage_attempts.json": Attempts,
+    "baseline/results.jsonl": EvalProblemResult,
+    "baseline/summary.json": EvalSummary,
+    "evaluate/results.jsonl": EvalProblemResult,
+    "evaluate/summary.json": EvalSummary,
+    "*/validation/results.jsonl": EvalProblemResult,
+    "*/validation/summary.json": EvalSummary,
+    "variants/nodes.jsonl": TreeNode,
+    "variants/rejections.jsonl": Rejection,
+    "variants/progress.jsonl": RoundRecord,
+    "variants/stats.json": VariantsStats,
+    "train/log.jsonl": TrainStep,
+    "train/summary.json": TrainSummary,
+    "train/train_attempts.json": Attempts,
+    "train/checkpoints/checkpoint-*/ladder_reward_faults.json": RewardFaultsCheckpoint,
+    "train/checkpoints/checkpoint-*/ladder_curriculum.json": CurriculumCheckpoint,
+    "ttrl/results.jsonl": TtrlProblemResult,
+    "ttrl/summary.json": TtrlSummary,
+    "ttrl/trees/*/nodes.jsonl": TreeNode,
+    "ttrl/trees/*/training_nodes.jsonl": TreeNode,
+    "ttrl/trees/*/rejections.jsonl": Rejection,
+    "ttrl/trees/*/progress.jsonl": RoundRecord,
+    "ttrl/trees/*/log.jsonl": TrainStep,
+    "ttrl/trees/*/train_attempts.json": Attempts,
+    "ttrl/trees/*/checkpoints/checkpoint-*/ladder_reward_faults.json": RewardFaultsCheckpoint,
+    "ttrl/trees/*/checkpoints/checkpoint-*/ladder_curriculum.json": CurriculumCheckpoint,
+}
+
+
+def record_for(relative: str | Path) -> type | None:
+    """The record of a file in the run directory (``relative`` to it), or ``None`` for a file ladder does not
+    own (HF's checkpoint and model files, pictures, ``config.yaml``, ``report.md``)."""
+    path = PurePosixPath(Path(relative).as_posix())
+    for pattern, cls in RUN_FILES.items():
+        if len(path.parts) == len(PurePosixPath(pattern).parts) and path.match(pattern):
+            return cls
+    return None
+
+
+def read_artifact(run_dir: Path, relative: str | Path) -> Any:
+    """The record(s) of one run-directory file: a record for ``.json``, a list for ``.jsonl``."""
+    cls = record_for(relative)
+    if cls is None:
+        raise ArtifactError(f"{relative}: not a ladder artifact (see docs/run-directory.md)")
+    path = Path(run_dir) / relative
+    return read_jsonl(path, cls) if path.suffix == ".jsonl" else read_json(path, cls)
+
+
 __all__ = [
-    "ArtifactError", "Decontamination", "EvalProblemResult", "EvalSummary", "GeneratorTotals", "JsonlScan",
-    "Rejection", "RoundRecord", "StageDone", "StageTimings", "TrainStep", "TrainSummary", "TreeNode",
-    "TtrlProblemResult", "TtrlSummary", "VariantsStats", "append_jsonl", "cut_torn_tail", "dumps_line", "from_dict",
-    "read_json", "read_jsonl", "scan_jsonl", "to_dict", "write_json", "write_jsonl",
+    "RUN_FILES", "ArtifactError", "Attempt", "Attempts", "Comparisons", "CurriculumCheckpoint", "Decontamination",
+    "DecontaminationSection", "EvalIntervals", "EvalProblemResult", "EvalSection", "EvalSummary", "GeneratorTotals",
+    "JsonlScan", "MatchCounts", "MeanInterval", "ModelInfo", "OverlappingRoot", "PairedDelta", "PairedEval", "PairedTtrl", "PluginFaults", "Rejection",
+    "Report", "RewardFaultsCheckpoint", "RoundRecord", "StageDone", "StageTimings", "TrainStep", "TrainSummary",
+    "TrainingSection", "TreeNode", "TtrlIntervals", "TtrlProblemResult", "TtrlSection", "TtrlSummary",
+    "TtrlVsControl", "ValidationSection", "VariantsSection", "VariantsStats", "append_jsonl", "cut_torn_tail",
+    "dumps_line", "from_dict", "key", "read_artifact", "read_json", "read_jsonl", "record", "record_for",
+    "scan_jsonl", "to_dict", "write_json", "write_jsonl", "write_text",
 ]

@@ -18,6 +18,7 @@ from typing import Any
 
 from hydra.experimental.callback import Callback
 
+from ladder_core.artifacts import Report
 from ladder_core.config import config_dir, register_plugin_configs
 from ladder_core.plugins import PluginHost, get_host
 
@@ -70,8 +71,8 @@ class CheckConfigBeforeRun(Callback):
         check_run_config(config)
 
 
-def run(cfg: Any, host: PluginHost | None = None) -> dict[str, Any]:
-    """Run the pipeline for a composed config; returns the machine-readable report."""
+def run(cfg: Any, host: PluginHost | None = None) -> Report | None:
+    """Run the pipeline for a composed config; returns the ``report.json`` record (``None`` without a report)."""
     host = host or get_host()
     check_run_config(cfg, host)
     from ladder_core.pipeline.runner import run_pipeline
@@ -83,16 +84,16 @@ def run(cfg: Any, host: PluginHost | None = None) -> dict[str, Any]:
 
 def _print_results(run_dir: Path) -> None:
     """The headline numbers from ``report.json`` and where the report is (nothing without a report stage)."""
-    import json
-
+    from ladder_core.artifacts import ArtifactError, read_json
     from ladder_core.console import results_table
 
     path = run_dir.resolve() / "report.json"
     if not path.is_file():
         return
     try:
-        table = results_table(json.loads(path.read_text()))
-    except (OSError, ValueError):
+        table = results_table(read_json(path, Report))
+    except ArtifactError as exc:
+        print(f"ladder: {exc}", file=sys.stderr)
         return
     if table:
         print("\n" + table)

@@ -4,8 +4,8 @@ TRL's per-step metric dicts are useful in a log file and noise on a console
 (a run printed about 150 of them): :class:`ConsoleProgress` replaces
 transformers' progress/printer callbacks, shows reward, the share of
 zero-variance groups and the step time on the bar, and writes every metric
-dict to the run's log file only. :func:`results_table` turns ``report.json``
-into the few lines a run ends with.
+dict to the run's log file only. :func:`results_table` turns the
+``report.json`` record into the few lines a run ends with.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import logging
 import time
 from collections.abc import Mapping
 from typing import Any
+
+from ladder_core.artifacts import EvalSection, MeanInterval, Report
 
 #: Metric dicts go here; only file handlers are attached (see :func:`metrics_logger`).
 METRICS_LOGGER = "ladder.metrics"
@@ -109,62 +111,38 @@ def install_console_progress(trainer: Any, desc: str = "train") -> Any:
 
 
 # ------------------------------------------------------------------------------------ results
-def _metric(section: Mapping[str, Any] | None, key: str) -> tuple[float | None, tuple[float, float] | None]:
-    """A metric's value and, when the report carries one, its 95% interval."""
-    if not isinstance(section, Mapping):
-        return None, None
-    value = section.get(key)
-    interval = None
-    if isinstance(value, Mapping):
-        interval = value.get("ci95")
-        value = value.get("mean")
-    for name, item in section.items():
-        if interval is None and name != key and name.startswith(key) and ("ci" in name or "interval" in name):
-            interval = item.get("ci95") if isinstance(item, Mapping) else item
-    report_ci = section.get("ci95")  # report.json: {"ci95": {"pass@1": {"mean", "ci95"}, "greedy": ...}}
-    alias = {"greedy_accuracy": "greedy"}.get(key, key)
-    if interval is None and isinstance(report_ci, Mapping) and isinstance(report_ci.get(alias), Mapping):
-        interval = report_ci[alias].get("ci95")
-    intervals = section.get("intervals")
-    if interval is None and isinstance(intervals, Mapping) and key in intervals:
-        item = intervals[key]
-        interval = item.get("ci95") if isinstance(item, Mapping) else item
-    ok = isinstance(interval, (list, tuple)) and len(interval) == 2 and all(
-        isinstance(x, (int, float)) for x in interval)
-    number = float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
-    return number, (float(interval[0]), float(interval[1])) if ok else None
-
-
-def _pct(value: float | None, interval: tuple[float, float] | None) -> str:
+def _pct(value: float | None, interval: MeanInterval | None = None) -> str:
     if value is None:
         return "-"
     text = f"{value:.1%}"
     if interval is not None:
-        text += f" [{interval[0]:.1%}, {interval[1]:.1%}]"
+        text += f" [{interval.ci95[0]:.1%}, {interval.ci95[1]:.1%}]"
     return text
 
 
-def results_table(report: Mapping[str, Any]) -> str:
-    """The run's headline numbers from ``report.json``: baseline, after training, after TTRL."""
-    rows = []
-    for label, key in (("baseline", "baseline"), ("after training", "final")):
-        section = report.get(key)
-        if isinstance(section, Mapping):
-            n = section.get("n_problems")
-            rows.append((label, _pct(*_metric(section, "pass@1")), _pct(*_metric(section, "greedy_accuracy")),
-                         str(n) if n is not None else "-"))
-    ttrl = report.get("ttrl")
-    if isinstance(ttrl, Mapping) and ttrl.get("attempted"):
-        rows.append(("TTRL control", _pct(*_metric(ttrl, "pass@1_control")), _pct(*_metric(ttrl, "accuracy_control")),
-                     str(ttrl.get("n_problems", "-"))))  # the same samples without adaptation, then TTRL itself
-        rows.append(("after TTRL", _pct(*_metric(ttrl, "pass@1")), _pct(*_metric(ttrl, "accuracy")),
-                     str(ttrl.get("n_problems", "-"))))
+def _eval_row(label: str, e: EvalSection) -> tuple[str, str, str, str]:
+    ci = e.ci95
+    return (label, _pct(e.pass_at_1, ci.pass_at_1 if ci else None),
+            _pct(e.greedy_accuracy, ci.greedy if ci else None), "-" if e.n_problems is None else str(e.n_problems))
+
+
+def results_table(report: Report) -> str:
+    """The run's headline numbers from the ``report.json`` record: baseline, after training, after TTRL."""
+    rows = [_eval_row(label, e) for label, e in (("baseline", report.baseline), ("after training", report.final))
+            if e is not None]
+    ttrl = report.ttrl
+    if ttrl is not None and ttrl.attempted:
+        n = "-" if ttrl.n_problems is None else str(ttrl.n_problems)
+        ci = ttrl.ci95
+        # the same samples without adaptation, then TTRL itself
+        rows.append(("TTRL control", _pct(ttrl.pass_at_1_control), _pct(ttrl.accuracy_control), n))
+        rows.append(("after TTRL", _pct(ttrl.pass_at_1, ci.pass_at_1 if ci else None),
+                     _pct(ttrl.accuracy, ci.accuracy if ci else None), n))
     if not rows:
         return ""
     header = ("", "pass@1", "greedy / solved", "problems")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in [header, *rows]]
-    test_set = report.get("test_set")
-    title = f"results on {test_set}" if test_set else "results"
+    title = f"results on {report.test_set}" if report.test_set else "results"
     return "\n".join([title, *lines])

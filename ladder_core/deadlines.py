@@ -10,7 +10,8 @@ plugin call can hang a run, and no exception from plugin code reaches TRL.
 
 Every abandoned or raising call is counted in :data:`FAULTS` by kind
 (``"observer.ladder_train_step_end.raised"``, ``"variants.propose.timeout"``...);
-the runner writes the tally to ``plugin_faults.json`` in the run directory.
+the runner writes the tally to ``plugin_faults.json`` in the run directory (the
+:class:`~ladder_core.artifacts.PluginFaults` record).
 Reward faults are counted per completion by :mod:`ladder_core.training.rewards`.
 """
 

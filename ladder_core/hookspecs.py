@@ -39,12 +39,9 @@ from ladder_core.artifacts import TtrlProblemResult  # noqa: E402
 from ladder_core.observers import RunReport, TrainStepInfo  # noqa: E402
 from ladder_core.records import DomainSpec, EmbeddedModel, RewardSpec, TreeNode, VariantGeneratorSpec  # noqa: E402
 
-#: The ``ladder_ttrl_problem_end`` payload under its older name.
-TTRLProblemResult = TtrlProblemResult
-
 __all__ = [
-    "DomainSpec", "EmbeddedModel", "RewardSpec", "RunReport", "TTRLProblemResult", "TrainStepInfo", "TreeNode",
-    "TtrlProblemResult", "VariantGeneratorSpec", "hookimpl", "hookspec",
+    "DomainSpec", "EmbeddedModel", "RewardSpec", "RunReport", "TrainStepInfo", "TreeNode", "TtrlProblemResult",
+    "VariantGeneratorSpec", "hookimpl", "hookspec",
 ]
 
 

@@ -19,7 +19,7 @@ from ladder_core.artifacts import (
     TrainSummary,
     TtrlSummary,
     VariantsStats,
-    read_json,
+    read_artifact,
 )
 
 
@@ -44,13 +44,14 @@ class TrainStepInfo:
         return self.log.metrics()
 
 
-#: Stage folder -> (summary file, record), in run order. ``evaluate`` is reported as ``final``.
-STAGE_SUMMARIES: dict[str, tuple[str, type]] = {
-    "baseline": ("baseline/summary.json", EvalSummary),
-    "variants": ("variants/stats.json", VariantsStats),
-    "train": ("train/summary.json", TrainSummary),
-    "evaluate": ("evaluate/summary.json", EvalSummary),
-    "ttrl": ("ttrl/summary.json", TtrlSummary),
+#: Stage folder -> its summary file, in run order (records from ``artifacts.RUN_FILES``). ``evaluate`` is
+#: reported as ``final``.
+STAGE_SUMMARIES: dict[str, str] = {
+    "baseline": "baseline/summary.json",
+    "variants": "variants/stats.json",
+    "train": "train/summary.json",
+    "evaluate": "evaluate/summary.json",
+    "ttrl": "ttrl/summary.json",
 }
 
 
@@ -75,12 +76,11 @@ class RunReport:
         run_dir = Path(run_dir)
         values: dict[str, object] = {}
         problems: list[str] = []
-        for stage, (rel, record) in STAGE_SUMMARIES.items():
-            path = run_dir / rel
-            if not path.is_file():
+        for stage, rel in STAGE_SUMMARIES.items():
+            if not (run_dir / rel).is_file():
                 continue
             try:
-                values["final" if stage == "evaluate" else stage] = read_json(path, record)
+                values["final" if stage == "evaluate" else stage] = read_artifact(run_dir, rel)
             except ArtifactError as exc:
                 problems.append(str(exc))
         md, js = run_dir / "report.md", run_dir / "report.json"

@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 
 from ladder_core.plugins import PluginHost, create_plugin_manager
-from ladder_core.testing.tiny_models import tiny_llama
 from ladder_core.testing.toy_domain import ToyPlugin
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,11 +19,6 @@ def _ablation():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tiny_llama(tmp_path_factory.mktemp("model") / "tiny", hidden=32, layers=1)
 
 
 def test_ablation_tiny_configuration_intervals_and_paired_tests(tmp_path, model_dir):
@@ -50,12 +44,56 @@ def test_ablation_tiny_configuration_intervals_and_paired_tests(tmp_path, model_
     assert pair["over_seed_problem_pairs"]["n"] == 12 and 0 < pair["over_seed_problem_pairs"]["p_value"] <= 1
     assert pair["over_seeds"]["n"] == 2
     assert test["analysis"]["ttrl"]["seeds"] == 1
+    # training signal per arm: useful (non-zero variance) groups per second, from train/summary.json
+    sig = test["rows"][0]["train"]["adaptive"]
+    assert sig["groups"] == 2 and 0 <= sig["useful_groups"] <= 2 and sig["seconds"] > 0
+    assert test["analysis"]["train"]["roots_only"]["useful_groups_per_s"]["n"] == 2
     saved = json.loads((tmp_path / "t.json").read_text())
     assert saved["split"] == "test"
     table = ablation.summarise(test["analysis"], "test", 2)
     assert "evaluated once, after tuning on validation" in table and "| adaptive vs base (pass@1) |" in table
+    assert "useful groups/s" in table
+    # a second call with --analyse-only reads the finished seeds and trains nothing again
+    again = ablation.main(["--split", "test", "--analyse-only", *common], host=host, results=tmp_path / "t2.json")
+    assert again["rows"][0]["means"] == test["rows"][0]["means"]
+    assert again["rows"][0]["train"]["adaptive"]["seconds"] == sig["seconds"]
+    with pytest.raises(SystemExit):
+        ablation.main(["--split", "test", "--analyse-only", *common[:2], "7", *common[4:]], host=host,
+                      results=tmp_path / "t3.json")
 
 
 def test_write_docs_needs_the_test_split():
     with pytest.raises(SystemExit):
         _ablation().main(["--split", "validation", "--write-docs"])
+
+
+def _heldout():
+    spec = importlib.util.spec_from_file_location("heldout_under_test", ROOT / "benchmarks" / "heldout.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_heldout_parts_and_paired_deltas():
+    heldout = _heldout()
+    assert heldout.part("heldout/000") == "hard" and heldout.part("heldout/119") == "hard"
+    assert heldout.part("heldout/120") == "rung2"
+    # two seeds: training gains one hard problem's greedy answer per seed and loses nothing
+    rows = []
+    for seed in (0, 1):
+        base = {f"heldout/{i:03d}": {"pass@1": 0.0, "greedy": 0.0} for i in (0, 1, 120)}
+        after = {**base, "heldout/000": {"pass@1": 0.5, "greedy": 1.0}}
+        rows.append({"seed": seed, "problems": {"base": base, "adaptive": after, "uniform": base,
+                                                "roots_only": base}})
+    analysis: dict = {}
+    table = heldout.by_part(rows, analysis)
+    hard = analysis["parts"]["hard"]
+    assert hard["adaptive"]["greedy"]["mean"] == 0.5 and hard["base"]["greedy"]["mean"] == 0.0
+    assert hard["adaptive vs base (greedy)"]["delta"] == 0.5 and hard["adaptive vs base (greedy)"]["n"] == 4
+    assert analysis["parts"]["rung2"]["adaptive vs base (pass@1)"]["delta"] == 0.0
+    assert "| hard | adaptive minus base (greedy) | +50.0" in table
+
+
+def test_heldout_runs_the_shipped_job_only():
+    with pytest.raises(SystemExit):
+        _heldout().main(["--seeds", "0", "--overrides", "trainer.max_steps=1"])

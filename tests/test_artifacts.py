@@ -5,6 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import re
+import types
+import typing
+
+from pathlib import Path
 
 import pytest
 
@@ -89,18 +94,24 @@ def test_missing_fields_and_newer_versions_are_refused(tmp_path):
 
 
 def _example(cls):
-    """A record of ``cls`` with every required field filled by type."""
+    """A record of ``cls`` with every required field filled by type (nested records built the same way)."""
     values = {}
     for f in dataclasses.fields(cls):
         if f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING:
             continue
-        hint = artifacts._hints(cls)[f.name]
-        text = str(hint)
-        values[f.name] = (
-            {} if text.startswith("dict") else [] if text.startswith("list") else 1.5 if "float" in text
-            else 2 if "int" in text else True if "bool" in text else "x"
-        )
+        values[f.name] = _value(artifacts._hints(cls)[f.name])
     return cls(**values)
+
+
+def _value(hint):
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return _value(args[0])  # the first option: a real value, not None
+    if dataclasses.is_dataclass(hint):
+        return _example(hint)
+    if origin is tuple:
+        return tuple(_value(a) for a in args)
+    return {dict: {}, list: []}.get(origin, {float: 1.5, int: 2, bool: True}.get(hint, "x"))
 
 
 @pytest.mark.parametrize("cls", [c for c in vars(artifacts).values() if isinstance(c, type)
@@ -125,12 +136,23 @@ def test_tree_nodes_round_trip_and_load_with_datasets(tmp_path):
     assert row["schema_version"] == 1 and isinstance(row["meta"], str)
 
 
-def test_curriculum_trainer_and_tree_share_one_node_class():
-    from ladder_core.difficulty.sampler import CurriculumNode
-    from ladder_core.training.grpo import TrainingNode
-    from ladder_core.variants.node import VariantNode
+#: Names of records that were merged into one (the tree node, the evaluation and TTRL lines, the report's views).
+OLD_NAMES = ("VariantNode", "TrainingNode", "CurriculumNode", "ProblemResult", "ProblemOutcome", "TTRLProblemResult",
+             "TrainResult", "TrainingResult")
 
-    assert CurriculumNode is TrainingNode is VariantNode is TreeNode
+
+def test_the_old_record_names_are_gone_from_code_and_docs():
+    root = Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"\b(" + "|".join(OLD_NAMES) + r")\b")
+    hits = []
+    for folder in ("ladder_core", "plugins", "benchmarks", "docs", "tests"):
+        for path in (root / folder).rglob("*"):
+            if path.suffix in (".py", ".md") and path != Path(__file__).resolve():
+                hits += [f"{path.relative_to(root)}:{n}" for n, line in enumerate(path.read_text().splitlines(), 1)
+                         if pattern.search(line)]
+    for name in ("README.md",):
+        hits += [name] if pattern.search((root / name).read_text()) else []
+    assert not hits, hits
 
 
 def test_run_end_observers_get_typed_stage_records(tmp_path):
@@ -200,3 +222,45 @@ def test_a_reward_restricted_to_one_domain_is_not_applied_to_another_domains_run
         funcs, weights = extra_reward_functions(cfg, ToyDomain(), host)
     assert funcs == [brevity, other] and weights == [0.5, 1.0]
     assert "countdown-only" in caplog.text and "not applied" in caplog.text
+
+
+def test_run_directory_doc_names_every_file_and_record():
+    """docs/run-directory.md lists each record of artifacts.RUN_FILES (the layout a test reads a real run with)."""
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "run-directory.md").read_text()
+    missing = sorted({cls.__name__ for cls in artifacts.RUN_FILES.values()} - set(re.findall(r"`(\w+)`", doc)))
+    assert not missing, f"records missing from docs/run-directory.md: {missing}"
+    for name in ("stage_attempts.json", "train_attempts.json", "plugin_faults.json", "ladder_curriculum.json",
+                 "ladder_reward_faults.json", "training_nodes.jsonl", "report.json"):
+        assert name in doc, name
+
+
+def test_record_for_maps_run_paths_and_refuses_foreign_files(tmp_path):
+    assert artifacts.record_for("train/checkpoints/checkpoint-12/ladder_reward_faults.json") is \
+        artifacts.RewardFaultsCheckpoint
+    assert artifacts.record_for("ttrl/trees/p_1/nodes.jsonl") is TreeNode
+    assert artifacts.record_for("baseline/validation/summary.json") is artifacts.EvalSummary
+    assert artifacts.record_for("train/checkpoints/checkpoint-12/trainer_state.json") is None  # HF's own
+    with pytest.raises(ArtifactError, match="not a ladder artifact"):
+        artifacts.read_artifact(tmp_path, "train/final/config.json")
+
+
+def test_old_attempt_and_fault_files_still_read_and_newer_ones_are_refused(tmp_path):
+    """Files written before these were records (no schema_version) read as version 1; a newer one is named."""
+    (tmp_path / "stage_attempts.json").write_text(
+        '{"attempts": [{"started": "2026-01-01T00:00:00", "seconds": 3.5, "finished": true}]}')
+    assert read_json(tmp_path / "stage_attempts.json", artifacts.Attempts).seconds == 3.5
+    (tmp_path / "plugin_faults.json").write_text('{"total": {"x.timeout": 2}, "earlier_attempts": {}, '
+                                                 '"this_attempt": {"x.timeout": 2}}')
+    assert read_json(tmp_path / "plugin_faults.json", artifacts.PluginFaults).total == {"x.timeout": 2}
+    (tmp_path / "new.json").write_text('{"faults": {}, "checks": 1, "schema_version": 99}')
+    with pytest.raises(ArtifactError, match="new.json: schema_version 99 of RewardFaultsCheckpoint is newer"):
+        read_json(tmp_path / "new.json", artifacts.RewardFaultsCheckpoint)
+
+
+def test_fields_with_json_keys_round_trip_under_those_keys(tmp_path):
+    delta = artifacts.PairedDelta(delta=0.1, ci95=(0.0, 0.2), p_value=0.04, n=10, significant=True)
+    data = artifacts.to_dict(artifacts.PairedEval(pass_at_1=delta))
+    assert data["pass@1"]["significant_at_0.05"] is True and "pass_at_1" not in data
+    assert from_dict(artifacts.PairedEval, data) == artifacts.PairedEval(pass_at_1=delta)
+    with pytest.raises(ArtifactError, match="unknown field"):
+        from_dict(artifacts.PairedEval, {"pass_at_1": artifacts.to_dict(delta)})  # the Python name is not the key

@@ -257,20 +257,31 @@ def test_ladder_list_shows_what_is_installed(host, tmp_path):
 
 # ------------------------------------------------------------------------- results
 def test_results_table_prints_baseline_final_ttrl_and_intervals():
-    report = {
-        "test_set": "toy_test",
-        "baseline": {"n_problems": 6, "pass@1": 0.1, "greedy_accuracy": 0.25},
-        "final": {"n_problems": 6, "pass@1": {"mean": 0.3, "ci95": [0.2, 0.4]}, "greedy_accuracy": 0.5},
-        "ttrl": {"attempted": 2, "n_problems": 6, "pass@1": 0.35, "accuracy": 0.6, "pass@1_control": 0.3,
-                 "accuracy_control": 0.5, "ci95": {"accuracy": {"mean": 0.6, "ci95": [0.4, 0.8]}}},
-    }
+    from ladder_core.artifacts import (EvalIntervals, EvalSection, MeanInterval, ModelInfo, Report, TtrlIntervals,
+                                       TtrlSection)
+
+    def section(pass1, greedy, ci=None):
+        return EvalSection(problem_set="toy_test", n_problems=6, samples=2, temperature=1.0, pass_at_k={},
+                           pass_at_1=pass1, greedy_accuracy=greedy, ci95=ci)
+
+    counts = dict.fromkeys(("protocol", "trained_on_problem", "reset_weights", "solved", "control_solved",
+                            "skipped_already_solved", "eval_samples", "seconds", "base_stage", "solved_before_ttrl"))
+    report = Report(
+        run_dir="r", model=ModelInfo(), domain="toy", train_set=None, test_set="toy_test", stages_configured=[],
+        stages_run=[], stages_missing=[], stage_status={}, baseline=section(0.1, 0.25),
+        final=section(0.3, 0.5, EvalIntervals(pass_at_1=MeanInterval(0.3, (0.2, 0.4), 6))),
+        ttrl=TtrlSection(attempted=2, n_problems=6, pass_at_1=0.35, accuracy=0.6, pass_at_1_control=0.3,
+                         accuracy_control=0.5, ci95=TtrlIntervals(accuracy=MeanInterval(0.6, (0.4, 0.8), 6)),
+                         **counts))
     lines = results_table(report).splitlines()
     assert lines[0] == "results on toy_test"
     assert lines[2].split()[:3] == ["baseline", "10.0%", "25.0%"]
     assert "30.0% [20.0%, 40.0%]" in lines[3] and "50.0%" in lines[3]
     assert lines[4].startswith("TTRL control") and "50.0%" in lines[4]
     assert lines[5].startswith("after TTRL") and "60.0% [40.0%, 80.0%]" in lines[5]
-    assert results_table({}) == ""
+    empty = Report(run_dir="r", model=ModelInfo(), domain=None, train_set=None, test_set=None, stages_configured=[],
+                   stages_run=[], stages_missing=[], stage_status={}, baseline=None, final=None)
+    assert results_table(empty) == ""
 
 
 def test_generator_is_instantiable_from_its_target(host, tmp_path):

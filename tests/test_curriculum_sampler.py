@@ -8,11 +8,11 @@ import pytest
 
 from ladder_core.difficulty import (
     CurriculumConfig,
-    CurriculumNode,
     CurriculumSampler,
     NodeStatus,
     nodes_from_records,
 )
+from ladder_core.records import TreeNode
 
 # The mechanics below are written against an explicit band (0.2) and hard weight (0.05), not
 # the shipped defaults, so that "two failed groups" is clearly out of reach.
@@ -24,14 +24,14 @@ def forest(roots=2, branching=3, depth=2):
     nodes = []
     for r in range(roots):
         rid = f"r{r}"
-        nodes.append(CurriculumNode(rid, None, 0, rid))
+        nodes.append(TreeNode(rid, None, 0, rid))
         level = [rid]
         for d in range(1, depth + 1):
             nxt = []
             for parent in level:
                 for c in range(branching):
                     nid = f"{parent}.{c}"
-                    nodes.append(CurriculumNode(nid, parent, d, rid))
+                    nodes.append(TreeNode(nid, parent, d, rid))
                     nxt.append(nid)
             level = nxt
     return nodes
@@ -53,13 +53,13 @@ def succeed(sampler, node_id, groups=3):
 
 def test_rejects_inconsistent_trees():
     with pytest.raises(ValueError, match="duplicate"):
-        CurriculumSampler([CurriculumNode("a", None, 0, "a")] * 2, CFG)
+        CurriculumSampler([TreeNode("a", None, 0, "a")] * 2, CFG)
     with pytest.raises(ValueError, match="unknown parent"):
-        CurriculumSampler([CurriculumNode("a", None, 0, "a"), CurriculumNode("b", "zz", 1, "a")], CFG)
+        CurriculumSampler([TreeNode("a", None, 0, "a"), TreeNode("b", "zz", 1, "a")], CFG)
     with pytest.raises(ValueError, match="depth"):
-        CurriculumSampler([CurriculumNode("a", None, 0, "a"), CurriculumNode("b", "a", 2, "a")], CFG)
+        CurriculumSampler([TreeNode("a", None, 0, "a"), TreeNode("b", "a", 2, "a")], CFG)
     with pytest.raises(ValueError, match="root"):
-        CurriculumSampler([CurriculumNode("a", None, 1, "a")], CFG)
+        CurriculumSampler([TreeNode("a", None, 1, "a")], CFG)
 
 
 def test_nodes_from_records_reads_objects_and_mappings():
@@ -67,7 +67,7 @@ def test_nodes_from_records_reads_objects_and_mappings():
         id, parent_id, depth, root_id, text = "v1", "r", 1, "r", "integrate(x, x)"
 
     nodes = nodes_from_records([{"id": "r", "parent_id": None, "depth": 0, "root_id": "r", "text": "t"}, Rec()])
-    assert nodes == [CurriculumNode("r", None, 0, "r", "t"), CurriculumNode("v1", "r", 1, "r", "integrate(x, x)")]
+    assert nodes == [TreeNode("r", None, 0, "r", "t"), TreeNode("v1", "r", 1, "r", "integrate(x, x)")]
 
 
 def test_start_explores_roots_not_the_whole_tree():

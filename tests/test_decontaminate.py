@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from ladder_core.records import Problem
+from ladder_core.records import Problem, TreeNode
 from ladder_core.testing.toy_domain import ToyDomain, ToyRulesGenerator
-from ladder_core.training.grpo import TrainingNode
 from ladder_core.variants.builder import TreeBuilder, TreeConfig
 from ladder_core.variants.decontaminate import DecontaminationCounts, Decontaminator, relink
 
@@ -26,8 +25,8 @@ TEST = [Problem("test/0", "add(10, 20)"), Problem("test/1", "add(7, 8, 9)")]
 VALID = [Problem("valid/0", "add(50, 50)")]
 
 
-def _node(i: str, parent: str | None, depth: int, root: str, text: str) -> TrainingNode:
-    return TrainingNode(i, parent, depth, root, text)
+def _node(i: str, parent: str | None, depth: int, root: str, text: str) -> TreeNode:
+    return TreeNode(i, parent, depth, root, text)
 
 
 def test_match_by_canonical_form_and_by_equivalence_key():
@@ -44,7 +43,7 @@ def test_match_by_canonical_form_and_by_equivalence_key():
 
 def test_dropped_nodes_are_relinked_into_a_valid_forest():
     from ladder_core.difficulty.config import CurriculumConfig
-    from ladder_core.difficulty.sampler import CurriculumNode, CurriculumSampler
+    from ladder_core.difficulty.sampler import CurriculumSampler
 
     nodes = [_node("r", None, 0, "r", "add(10, 20)"),  # the root is a test problem
              _node("a", "r", 1, "r", "add(3, 4)"), _node("b", "r", 1, "r", "add(15, 15)"),  # b: equivalent
@@ -56,7 +55,7 @@ def test_dropped_nodes_are_relinked_into_a_valid_forest():
     assert by_id["c"] == _node("c", None, 0, "c", "add(1, 1)")
     assert by_id["d"] == _node("d", "c", 1, "c", "add(1, 2)")
     assert counts.dropped == {"test": {"canonical": 1, "equivalent": 1}}
-    CurriculumSampler([CurriculumNode(n.id, n.parent_id, n.depth, n.root_id) for n in kept],
+    CurriculumSampler([TreeNode(n.id, n.parent_id, n.depth, n.root_id) for n in kept],
                       CurriculumConfig(), seed=0)  # raises on an inconsistent forest
     assert relink(nodes, set()) == nodes
 

@@ -4,12 +4,12 @@ import pytest
 
 from ladder_core.difficulty import (
     CurriculumConfig,
-    CurriculumNode,
     CurriculumSampler,
     DynamicSampler,
     group_successes,
     zero_variance_groups,
 )
+from ladder_core.records import TreeNode
 
 
 def test_zero_variance_groups_finds_all_equal_groups():
@@ -165,7 +165,7 @@ def test_mismatched_ids_and_rewards_are_an_error():
 
 
 def test_with_the_real_sampler_replacements_avoid_the_batch_and_feed_estimates():
-    nodes = [CurriculumNode("r", None, 0, "r")] + [CurriculumNode(f"r.{i}", "r", 1, "r") for i in range(6)]
+    nodes = [TreeNode("r", None, 0, "r")] + [TreeNode(f"r.{i}", "r", 1, "r") for i in range(6)]
     cfg = CurriculumConfig(root_probe_rate=0.0, min_trials=2)
     sampler = CurriculumSampler(nodes, cfg, seed=0)
     sampler.update("r", 0, 4)  # out of reach: children are the frontier

@@ -10,11 +10,12 @@ from omegaconf import OmegaConf
 from trl import GRPOConfig
 
 import fake_vllm
-from ladder_core.difficulty import CurriculumConfig, CurriculumNode, CurriculumSampler
+from ladder_core.difficulty import CurriculumConfig, CurriculumSampler
 from ladder_core.generation import engine
 from ladder_core.generation.factory import build_text_generator
 from ladder_core.testing.tiny_models import char_tokenizer, tiny_causal_lm
 from ladder_core.training.grpo import LadderGRPOTrainer, TrainingMonitor
+from ladder_core.records import TreeNode
 
 
 @pytest.fixture
@@ -107,7 +108,7 @@ def test_sleep_mode_wakes_for_each_phase_and_sleeps_after(fake, tmp_path):
 def _trainer(tmp_path, model, tok, use_vllm=True):
     ids = ["n0", "n1"]
     dataset = Dataset.from_list([{"prompt": f"add({i}, 1) =", "node_id": n, "depth": 0} for i, n in enumerate(ids)])
-    curriculum = CurriculumSampler([CurriculumNode(i, None, 0, i) for i in ids],
+    curriculum = CurriculumSampler([TreeNode(i, None, 0, i) for i in ids],
                                    CurriculumConfig.from_dict({"mode": "uniform"}), seed=0)
     args = GRPOConfig(output_dir=str(tmp_path), per_device_train_batch_size=4, num_generations=4,
                       max_completion_length=4, max_steps=1, report_to="none", use_cpu=True, save_strategy="no",

@@ -19,16 +19,10 @@ from ladder_core.deadlines import PluginDeadlines, call_with_deadline
 from ladder_core.plugins import PluginHost, create_plugin_manager
 from ladder_core.records import Problem, Verdict, VerdictStatus
 from ladder_core.testing.compose import compose_config
-from ladder_core.testing.tiny_models import tiny_llama
 from ladder_core.testing.toy_domain import ToyDomain
 from ladder_core.training.rewards import DomainReward, RewardFaults
 
 FAST = PluginDeadlines(verify_batch_s=5, verify_s=0.5, reward_s=2, observer_s=1)
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tiny_llama(tmp_path_factory.mktemp("model") / "tiny", hidden=32, layers=1)
 
 
 def test_training_survives_every_fault_and_counts_each_once(tmp_path, model_dir, ladder_faulty_plugin):

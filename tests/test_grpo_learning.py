@@ -14,8 +14,8 @@ from ladder_core.plugins import PluginHost, create_plugin_manager
 from ladder_core.testing.compose import compose_config
 from ladder_core.testing.tiny_models import tiny_llama
 from ladder_core.testing.toy_domain import ToyDomain, ToyPlugin
-from ladder_core.training.grpo import TrainingNode
 from ladder_core.training.run import train_on_nodes
+from ladder_core.records import TreeNode
 
 
 def share_of_a(prompts, completions, **kwargs):
@@ -53,7 +53,7 @@ def test_learnable_reward_rises(tmp_path, host):
 
     model, tokenizer = load_policy(cfg.model, device="cpu")
     domain = ToyDomain()
-    nodes = [TrainingNode(p.id, None, 0, p.id, p.text) for p in domain.load_problem_set("toy_train")]
+    nodes = [TreeNode(p.id, None, 0, p.id, p.text) for p in domain.load_problem_set("toy_train")]
     result, _ = train_on_nodes(cfg, domain, nodes, model, tokenizer, tmp_path / "train", host=host)
     assert result.steps == 16
     log = [json.loads(line) for line in (tmp_path / "train" / "log.jsonl").read_text().splitlines()]

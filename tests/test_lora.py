@@ -53,8 +53,8 @@ def test_lora_run_through_train_evaluate_and_ttrl(host, tmp_path):
     run_dir = tmp_path / "run"
     cfg = compose_config(host, ["+domain=integration", LORA, *SMALL], run_dir=run_dir)
     report = run_pipeline(cfg, host)
-    assert report["training"]["steps"] == 2 and report["ttrl"]["attempted"] == 1
-    assert report["final"]["n_problems"] == 2
+    assert report.training.steps == 2 and report.ttrl.attempted == 1
+    assert report.final.n_problems == 2
     final = run_dir / "train" / "final"
     # the adapter was merged: evaluation loads a plain model, with no adapter files and no LoRA tensors
     assert not (final / "adapter_config.json").exists()
@@ -75,7 +75,7 @@ def test_ttrl_restores_the_weights_after_a_lora_problem(host, tmp_path):
     from ladder_core.models import load_policy
     from ladder_core.pipeline.context import RunContext
     from ladder_core.ttrl.weights import WeightSnapshot
-    from ladder_core.training.grpo import TrainingNode
+    from ladder_core.records import TreeNode
     from ladder_core.training.run import train_on_nodes
 
     cfg = compose_config(host, ["+domain=integration", LORA, *SMALL], run_dir=tmp_path)
@@ -84,7 +84,7 @@ def test_ttrl_restores_the_weights_after_a_lora_problem(host, tmp_path):
     snapshot = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
     weights = WeightSnapshot(model)
     problem = ctx.test_problems()[0]
-    nodes = [TrainingNode(problem.id, None, 0, problem.id, problem.text)]
+    nodes = [TreeNode(problem.id, None, 0, problem.id, problem.text)]
     for attempt in range(2):  # two problems in a row on the same model object
         result, trainer = train_on_nodes(cfg, ctx.domain, nodes, model, tokenizer, tmp_path / f"p{attempt}",
                                          stage="ttrl", max_steps=1, host=host, watch=[problem.id], resume=False,

@@ -29,7 +29,8 @@ def _worker(rank: int, world: int, port: int, out: str, timeout_s: int) -> None:
     import torch.distributed as dist
     from accelerate.utils import gather, gather_object
 
-    from ladder_core.difficulty import CurriculumConfig, CurriculumNode, CurriculumSampler, DynamicSampler
+    from ladder_core.difficulty import CurriculumConfig, CurriculumSampler, DynamicSampler
+    from ladder_core.records import TreeNode
     from ladder_core.difficulty.dynamic_sampling import total_rewards
     from ladder_core.training.distributed import process_state
 
@@ -42,7 +43,7 @@ def _worker(rank: int, world: int, port: int, out: str, timeout_s: int) -> None:
              1: [[1.0, 0.0], [0.0, 0.0], [0.0, 0.0], [0.0, 0.0]]}[rank]  # n2 live, n3 dead
     per_func = gather(torch.tensor(local)).tolist()  # what TRL's _calculate_rewards returns on every rank
     node_ids = gather_object(local_ids)
-    nodes = [CurriculumNode(f"n{i}", None, 0, f"n{i}") for i in range(12)]
+    nodes = [TreeNode(f"n{i}", None, 0, f"n{i}") for i in range(12)]
     curriculum = CurriculumSampler(nodes, CurriculumConfig.from_dict({"mode": "uniform"}), seed=0)
     policy = DynamicSampler(curriculum, GROUP, replacement_budget=1, update_estimates=False)
     plan = policy.new_batch(shards=world)

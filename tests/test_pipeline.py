@@ -7,7 +7,6 @@ import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import pytest
 
@@ -17,7 +16,6 @@ from ladder_core.hookspecs import hookimpl
 from ladder_core.pipeline.runner import StageError, run_pipeline
 from ladder_core.plugins import PluginHost, create_plugin_manager
 from ladder_core.testing.compose import compose_config
-from ladder_core.testing.tiny_models import tiny_llama
 from ladder_core.testing.toy_domain import ToyPlugin
 
 SMALL = [
@@ -27,16 +25,6 @@ SMALL = [
     "evaluation.samples=2", "evaluation.k=[1,2]", "evaluation.batch_size=8",
     "ttrl.max_problems=2", "ttrl.max_steps=2", "ttrl.variants_per_problem=4", "ttrl.eval_samples=2",
 ]
-
-
-@pytest.fixture
-def host():
-    return PluginHost(create_plugin_manager(autoload=False, extra_plugins=[ToyPlugin()]))
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tiny_llama(tmp_path_factory.mktemp("model") / "tiny", hidden=32, layers=1)
 
 
 class Observer:
@@ -62,11 +50,18 @@ class Observer:
         self.ttrl.append((result.problem_id, run_dir))
 
 
-def test_full_pipeline_writes_every_artifact_and_report(tmp_path, model_dir):
+@pytest.fixture(scope="module")
+def full_run(tmp_path_factory, model_dir):
+    """One run of every stage on the toy domain (shared by the tests below: about 25 s)."""
+    tmp_path = tmp_path_factory.mktemp("full_run")
     observer = Observer()
     host = PluginHost(create_plugin_manager(autoload=False, extra_plugins=[ToyPlugin(), observer]))
     cfg = compose_config(host, [*SMALL, f"model.name_or_path={model_dir}"], run_dir=tmp_path)
-    report = run(cfg, host)
+    return tmp_path, run(cfg, host), observer
+
+
+def test_full_pipeline_writes_every_artifact_and_report(full_run):
+    tmp_path, report, observer = full_run
     for stage in ("baseline", "variants", "train", "evaluate", "ttrl", "report"):
         assert (tmp_path / stage / "DONE.json").exists(), stage
     assert (tmp_path / "report.md").exists() and (tmp_path / "report.json").exists()
@@ -81,7 +76,7 @@ def test_full_pipeline_writes_every_artifact_and_report(tmp_path, model_dir):
     assert all(r["depth_reward"] for r in log)
     results = [json.loads(x) for x in (tmp_path / "baseline" / "results.jsonl").read_text().splitlines()]
     assert len(results) == 6 and all(len(r["completions"]) == 2 for r in results)
-    assert report["domain"] == "toy"
+    assert report.domain == "toy"
     # observers get typed payloads with the run directory (and, in TTRL, the problem)
     train_steps = [i for i in observer.steps if i.stage == "train"]
     assert [i.step for i in train_steps] == [1, 2, 3, 4]
@@ -94,6 +89,40 @@ def test_full_pipeline_writes_every_artifact_and_report(tmp_path, model_dir):
     (end, end_dir), = observer.ends
     assert end_dir == tmp_path.resolve() and end.train.steps == 4 and end.final.pass_at(1) is not None
     assert end.report_json == tmp_path.resolve() / "report.json" and end.problems == ()
+
+
+#: Files a run holds that are not ladder's records: HF's model/checkpoint files and the pictures and texts for people.
+NOT_RECORDS = ("config.yaml", "report.md", "plots/*.png", "variants/tree_*.html", "train/final/*",
+               "train/checkpoints/README.md", "*/checkpoints/checkpoint-*/*")
+
+
+def test_every_file_of_a_run_reads_back_as_its_typed_record(full_run):
+    """Every JSON/JSONL file the run wrote is named in artifacts.RUN_FILES and reads with the one reader into its
+    record; every other file is one ladder does not own (HF's checkpoint and model files, pictures, report.md)."""
+    from pathlib import PurePosixPath
+
+    from ladder_core.artifacts import Report, read_artifact, read_json, record_for
+
+    run_dir, report, _ = full_run
+    read = {}
+    for path in sorted(p for p in run_dir.rglob("*") if p.is_file()):
+        rel = path.relative_to(run_dir).as_posix()
+        cls = record_for(rel)
+        if cls is None:
+            assert any(PurePosixPath(rel).match(pattern) for pattern in NOT_RECORDS), f"{rel}: no record"
+            assert not path.name.startswith("ladder_"), f"{rel}: a ladder file without a record"
+            continue
+        value = read_artifact(run_dir, rel)  # raises ArtifactError naming the file (and line) on any mismatch
+        rows = value if isinstance(value, list) else [value]
+        assert rows and all(isinstance(row, cls) for row in rows), rel
+        assert json.loads(path.read_text().splitlines()[0] if path.suffix == ".jsonl" else path.read_text())[
+            "schema_version"] == cls.SCHEMA_VERSION, f"{rel}: written without its schema_version"
+        read[rel] = cls
+    for expected in ("plugin_faults.json", "train/stage_attempts.json", "train/train_attempts.json",
+                     "train/checkpoints/checkpoint-2/ladder_curriculum.json",
+                     "train/checkpoints/checkpoint-2/ladder_reward_faults.json", "report.json", "timings.json"):
+        assert expected in read, expected
+    assert read_json(run_dir / "report.json", Report) == report
 
 
 def test_unknown_stage_lists_valid_ones(tmp_path, host, model_dir, capsys):

@@ -23,7 +23,10 @@ from ladder_core.artifacts import (
     TtrlProblemResult,
     TtrlSummary,
     VariantsStats,
+    Report,
     from_dict,
+    read_json,
+    to_dict,
     write_json,
     write_jsonl,
 )
@@ -150,7 +153,8 @@ def _write_train(run_dir: Path, steps: int = 40) -> None:
     write_json(run_dir / "train" / "summary.json", TrainSummary(
         steps=steps, seconds=300.0, reward_first=rows[0].reward, reward_last=rows[-1].reward,
         dynamic_sampling={"zero_std_groups": 20, "replaced": 13, "dropped": 5},
-        reward_failures={"timeout": 2, "error": 1}, reward_checks=3200, final_depth_success={"0": 0.4, "1": 0.8, "2": 0.9}))
+        reward_failures={"timeout": 2, "error": 1}, reward_checks=3200, final_depth_success={"0": 0.4, "1": 0.8, "2": 0.9},
+        train_set="tiny_train"))
     (run_dir / "train" / "final").mkdir()
     (run_dir / "train" / "final" / "config.json").write_text("{}", encoding="utf-8")
     write_json(run_dir / "train" / "DONE.json", StageDone(seconds=1.0))
@@ -206,20 +210,29 @@ def _strict_load(path: Path) -> dict[str, Any]:
 # --------------------------------------------------------------------------- full run
 
 
+def _report(run_dir: Path, cfg: Any = None) -> dict[str, Any]:
+    """Build the report; the record it returns is the one ``report.json`` reads back as, and the file (the
+    public format, checked by the tests below) is strict JSON."""
+    returned = build_report(run_dir, cfg)
+    assert isinstance(returned, Report)
+    if (run_dir / "report.json").exists():
+        assert read_json(run_dir / "report.json", Report) == returned
+        return _strict_load(run_dir / "report.json")
+    return to_dict(returned)
+
+
 @pytest.fixture(scope="module")
 def full_report(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     run_dir = make_run_dir(tmp_path_factory.mktemp("full"))
-    returned = build_report(run_dir, None)
-    assert returned == _strict_load(run_dir / "report.json")
-    return run_dir, returned
+    return run_dir, _report(run_dir)
 
 
 def test_full_run_header_and_evaluation(full_report: tuple[Path, dict[str, Any]]) -> None:
     _, r = full_report
-    assert r["model"] == {"name": "integration-tiny", "name_or_path": "/opt/ladder/tiny-model"}
+    assert r["model"] == {"name": "integration-tiny", "name_or_path": "/opt/ladder/tiny-model", "schema_version": 1}
     assert r["domain"] == "integration"
     assert r["test_set"] == "tiny_hard_test"
-    assert r["train_set"] == "auto"
+    assert r["train_set"] == "tiny_train"  # the names the stages recorded, not the config's "auto"
     assert r["stages_run"] == ["baseline", "variants", "train", "evaluate", "ttrl"]
     assert r["stages_missing"] == []
     base, final = r["baseline"], r["final"]
@@ -325,7 +338,7 @@ def test_full_run_markdown_and_plots(full_report: tuple[Path, dict[str, Any]]) -
 
 def test_partial_run_baseline_only(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path, stages=("baseline",))
-    r = build_report(run_dir, {"pipeline": {"stages": ["baseline", "report"]}})
+    r = _report(run_dir, {"pipeline": {"stages": ["baseline", "report"]}})
     assert r["stages_run"] == ["baseline"]
     assert r["stages_missing"] == ["variants", "train", "evaluate", "ttrl"]
     assert r["final"] is None and r["variants"] is None and r["training"] is None and r["ttrl"] is None
@@ -347,7 +360,7 @@ def test_partial_run_baseline_only(tmp_path: Path) -> None:
 def test_interrupted_stage_is_reported_as_started(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path, stages=("baseline",))
     write_jsonl(run_dir / "train" / "log.jsonl", [TrainStep(step=1, reward=0.1, depth_reward={"1": 0.1})])
-    r = build_report(run_dir, {"pipeline": {"stages": ["baseline", "train", "report"]}})
+    r = _report(run_dir, {"pipeline": {"stages": ["baseline", "train", "report"]}})
     assert r["stage_status"]["train"] == "partial" and "train" in r["stages_missing"]
     assert r["training"]["steps"] == 1 and r["training"]["reward_last"] == pytest.approx(0.1)
     assert "train (started, not finished)" in (run_dir / "report.md").read_text(encoding="utf-8")
@@ -363,7 +376,7 @@ def test_malformed_artifacts_become_warnings(tmp_path: Path) -> None:
     _write_json(run_dir / "variants" / "stats.json", [1, 2, 3])
     _write_json(run_dir / "timings.json", {"seconds": {"baseline": "fast", "train": {"seconds": 99.0}}})
     _write_json(run_dir / "ttrl" / "summary.json", {"attempted": "four", "steps_to_solve": "many"})
-    r = build_report(run_dir, None)
+    r = _report(run_dir, None)
     text = " ".join(r["warnings"])
     assert "evaluate/summary.json: unreadable" in text
     assert "train/log.jsonl: line 41 is not JSON" in text
@@ -388,11 +401,11 @@ def test_malformed_artifacts_become_warnings(tmp_path: Path) -> None:
 def test_missing_or_empty_run_dir_still_reports(tmp_path: Path) -> None:
     empty = tmp_path / "empty"
     empty.mkdir()
-    r = build_report(empty, None)
+    r = _report(empty, None)
     assert r["stages_run"] == [] and len(r["stages_missing"]) == 5
     assert all(v is None for v in r["plots"].values())
     assert "No evaluation ran" in (empty / "report.md").read_text(encoding="utf-8")
-    r = build_report(tmp_path / "nowhere", None)
+    r = _report(tmp_path / "nowhere", None)
     assert any("does not exist" in w for w in r["warnings"])
 
 
@@ -436,14 +449,14 @@ def test_ttrl_without_per_problem_results_gives_no_made_up_accuracy(tmp_path: Pa
 def test_old_ttrl_lines_are_a_warning_not_a_number(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path)
     write_jsonl(run_dir / "ttrl" / "results.jsonl", [{"problem_id": "test-3", "solved_any_time": True}])
-    r = build_report(run_dir, None)
+    r = _report(run_dir, None)
     assert r["ttrl"]["problems"] == [] and any("older ladder" in w and "rerun" in w for w in r["warnings"])
 
 
 def test_model_cell_keeps_its_backticks_closed(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path, stages=("baseline",))
     long_path = "/very/long/" + "x" * 120 + "/model"
-    build_report(run_dir, {"model": {"name": "m", "name_or_path": long_path}})
+    _report(run_dir, {"model": {"name": "m", "name_or_path": long_path}})
     line = next(l for l in (run_dir / "report.md").read_text().splitlines() if l.startswith("| model |"))
     assert line.count("`") == 2 and line.endswith("`) |")
 
@@ -467,9 +480,9 @@ def test_decontamination_counts_in_report(tmp_path: Path) -> None:
                                                        "problem_id": "test-2", "reason": "canonical"}],
                                 "kept_overlapping_roots": True}
     _write_json(run_dir / "variants" / "stats.json", stats)
-    r = build_report(run_dir, None)
+    r = _report(run_dir, None)
     d = r["decontamination"]
-    assert d["variants"]["dropped"]["test"] == {"canonical": 3, "equivalent": 1}
+    assert d["variants"]["dropped"]["test"] == {"canonical": 3, "equivalent": 1, "schema_version": 1}
     assert d["overlapping_training_roots"] == 1 and "REPRODUCTION" in d["label"]
     md = (run_dir / "report.md").read_text()
     assert "| variants | test | 3 | 1 |" in md and "REPRODUCTION OF THE PUBLISHED SPLIT" in md
@@ -481,8 +494,8 @@ def test_plots_off_and_unresolvable_config(tmp_path: Path) -> None:
     run_dir = make_run_dir(tmp_path, stages=("baseline", "evaluate"))
     cfg = OmegaConf.create({"model": {"name": "tiny", "name_or_path": "${oc.env:LADDER_TEST_SURELY_UNSET_VARIABLE}"},
                             "domain": {"name": "toy"}, "report": {"plots": False}})
-    r = build_report(run_dir, cfg)
-    assert r["model"] == {"name": "tiny", "name_or_path": "/opt/ladder/tiny-model"}  # resolved from config.yaml
+    r = _report(run_dir, cfg)
+    assert r["model"] == {"name": "tiny", "name_or_path": "/opt/ladder/tiny-model", "schema_version": 1}  # from config.yaml
     assert r["domain"] == "toy" and r["plots"] == {}
     assert not (run_dir / "plots").exists()
     assert "Plots are off" in (run_dir / "report.md").read_text(encoding="utf-8")
@@ -537,3 +550,25 @@ def test_report_markdown_parses_into_well_formed_tables(full_report: tuple[Path,
             assert len(set(widths)) == 1, widths
             i = j
         i += 1
+
+
+def test_report_code_reads_typed_records_not_dict_keys() -> None:
+    """The report reads the run directory's records (ladder_core.artifacts) and renders the Report record:
+    no ``.get("key")`` guessing on raw dicts anywhere in the report package, and, outside the config reader
+    (collect.py merges config mappings), no literal-key subscripts or dict-shape sniffing either."""
+    import re
+
+    import ladder_core.report as report_pkg
+
+    get_literal = re.compile(r"""\.get\(\s*[rbuf]?["']""")
+    subscript = re.compile(r"""[\w)\]]\[\s*[rbuf]?["'][^"']*["']\s*\]""")
+    sniffing = re.compile(r"isinstance\([^)]*\b(Mapping|dict)\b")
+    bad = []
+    for path in sorted(Path(report_pkg.__file__).parent.glob("*.py")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if code.strip().startswith(('"""', "``")) or '"""' in code and "``" in code:
+                continue  # docstrings may quote a definition like DEFINITIONS["solved"]
+            checks = [get_literal] + ([] if path.name == "collect.py" else [subscript, sniffing])
+            bad += [f"{path.name}:{number}: {line.strip()}" for check in checks if check.search(code)]
+    assert not bad, "\n".join(bad)

@@ -22,7 +22,7 @@ from packaging.requirements import Requirement
 from trl import GRPOConfig, GRPOTrainer
 from trl.trainer.grpo_trainer import RepeatSampler
 
-from ladder_core.difficulty import CurriculumConfig, CurriculumNode, CurriculumSampler
+from ladder_core.difficulty import CurriculumConfig, CurriculumSampler
 from ladder_core.testing.tiny_models import char_tokenizer, tiny_causal_lm
 from ladder_core.training.grpo import (
     _LEFT_PADDED,
@@ -33,6 +33,7 @@ from ladder_core.training.grpo import (
     TrainingMonitor,
     loss_mask,
 )
+from ladder_core.records import TreeNode
 
 ROOT = Path(__file__).resolve().parents[1]
 GROUP = 4
@@ -141,7 +142,7 @@ def test_sampler_layout_matches_trl_repeat_sampler():
 
 def _ladder_trainer(tmp_path, ids, *, dynamic=True, budget=2, max_prompt_length=None):
     model, tok = _model()
-    nodes = [CurriculumNode(i, None, 0, i) for i in ids]
+    nodes = [TreeNode(i, None, 0, i) for i in ids]
     curriculum = CurriculumSampler(nodes, CurriculumConfig.from_dict({"mode": "uniform"}), seed=0)
     monitor = TrainingMonitor(curriculum=curriculum, depth_of={})
     return LadderGRPOTrainer(model=model, reward_funcs=[_reward], args=_args(tmp_path), train_dataset=_dataset(ids),

@@ -7,14 +7,12 @@ import json
 import pytest
 
 from ladder_core.cli import run
-from ladder_core.plugins import PluginHost, create_plugin_manager
 from ladder_core.testing.compose import compose_config
-from ladder_core.testing.tiny_models import tiny_llama
-from ladder_core.testing.toy_domain import ToyDomain, ToyPlugin, make_problems
-from ladder_core.training.grpo import TrainingNode
+from ladder_core.testing.toy_domain import ToyDomain, make_problems
 from ladder_core.config_nodes import ConfigError
 from ladder_core.schema import TTRLConfig
 from ladder_core.ttrl.weights import WeightSnapshot
+from ladder_core.records import TreeNode
 
 SMALL = [
     "+domain=toy", "trainer.max_steps=2", "trainer.prompts_per_step=2", "trainer.num_generations=4",
@@ -23,16 +21,6 @@ SMALL = [
     "evaluation.samples=2", "evaluation.k=[1,2]", "evaluation.batch_size=8",
     "ttrl.max_problems=2", "ttrl.max_steps=2", "ttrl.variants_per_problem=4", "ttrl.eval_samples=2",
 ]
-
-
-@pytest.fixture
-def host():
-    return PluginHost(create_plugin_manager(autoload=False, extra_plugins=[ToyPlugin()]))
-
-
-@pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    return tiny_llama(tmp_path_factory.mktemp("model") / "tiny", hidden=32, layers=1)
 
 
 @pytest.mark.parametrize("lora", [False, True], ids=["full", "lora"])
@@ -45,7 +33,7 @@ def test_weights_restored_bit_identical_after_real_grpo(tmp_path, host, model_di
         cfg.model.lora = {"r": 4, "alpha": 8, "target_modules": ["q_proj", "v_proj"]}
     model, tokenizer = load_policy(cfg.model, device="cpu")
     snapshot = WeightSnapshot(model)
-    nodes = [TrainingNode(p.id, None, 0, p.id, p.text) for p in make_problems("r", 3, seed=5)]
+    nodes = [TreeNode(p.id, None, 0, p.id, p.text) for p in make_problems("r", 3, seed=5)]
     cfg.trainer.learning_rate = 0.05  # big steps so that any leak would show
     _, trainer = train_on_nodes(cfg, ToyDomain(), nodes, model, tokenizer, tmp_path / "t", stage="ttrl",
                                 max_steps=1, resume=False, save_checkpoints=False)
@@ -99,10 +87,10 @@ def test_ttrl_trains_on_variants_only_and_reports_a_control(tmp_path, host, mode
                    for n in trained)
         assert line["decontamination"]["dropped"]["ttrl_problem"]["canonical"] >= 1  # the root itself
         assert line["samples"] == 2 and 0 <= line["control_correct"] <= 2
-    t = report["ttrl"]
-    assert t["trained_on_problem"] is False and "variants_only" in t["protocol"]
-    assert set(report["comparison"]["ttrl_vs_control"]["attempted"]) == {"pass@1", "solved"}
-    assert "p_value" in report["comparison"]["ttrl_vs_control"]["attempted"]["pass@1"]
+    t = report.ttrl
+    assert t.trained_on_problem is False and "variants_only" in t.protocol
+    attempted = report.comparison.ttrl_vs_control.attempted
+    assert attempted.pass_at_1.n == attempted.solved.n == len(lines) and 0 <= attempted.pass_at_1.p_value <= 1
 
 
 def test_train_on_problem_is_labelled_and_continual_adaptation_runs(tmp_path, host, model_dir):
@@ -110,8 +98,8 @@ def test_train_on_problem_is_labelled_and_continual_adaptation_runs(tmp_path, ho
                          "ttrl.max_problems=1", "ttrl.max_steps=1")
     assert len(lines) == 1
     assert all(line["trained_on_problem"] is True for line in lines)
-    assert report["ttrl"]["reset_weights"] is False
-    assert "NOT the authors' protocol" in report["ttrl"]["protocol"]
+    assert report.ttrl.reset_weights is False
+    assert "NOT the authors' protocol" in report.ttrl.protocol
     assert "verifier-filtered best-of-N" in (tmp_path / "report.md").read_text()
 
 

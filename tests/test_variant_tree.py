@@ -11,13 +11,12 @@ from omegaconf import OmegaConf
 
 from ladder_core.hookspecs import DomainSpec, VariantGeneratorSpec, hookimpl
 from ladder_core.plugins import PluginHost, create_plugin_manager
-from ladder_core.records import Problem, VariantProposal
+from ladder_core.records import Problem, TreeNode, VariantProposal
 from ladder_core.testing.toy_domain import ToyDomain, ToyRulesGenerator, make_problems
 from ladder_core.variants import (
     UNPARSEABLE_REPLY,
     TreeBuilder,
     TreeConfig,
-    VariantNode,
     read_nodes,
     read_rejections,
     read_rounds,
@@ -28,11 +27,11 @@ from ladder_core.variants.render import render_tree_html, render_tree_png
 from ladder_core.variants.resolve import expand_names
 
 
-def check_tree_invariants(nodes: Sequence[VariantNode], max_depth: int) -> None:
+def check_tree_invariants(nodes: Sequence[TreeNode], max_depth: int) -> None:
     """Every node has one parent in its own tree, one level up; ids unique; no duplicate text or canonical form."""
     by_id = {n.id: n for n in nodes}
     assert len(by_id) == len(nodes), "node ids must be unique"
-    per_root: dict[str, list[VariantNode]] = {}
+    per_root: dict[str, list[TreeNode]] = {}
     for node in nodes:
         per_root.setdefault(node.root_id, []).append(node)
         if node.depth == 0:
@@ -55,7 +54,7 @@ class Recorder:
     """A plugin that records ``ladder_tree_grew`` calls."""
 
     def __init__(self) -> None:
-        self.calls: list[tuple[str, list[VariantNode]]] = []
+        self.calls: list[tuple[str, list[TreeNode]]] = []
 
     @hookimpl
     def ladder_tree_grew(self, root_id, nodes):
@@ -302,7 +301,7 @@ def test_render_one_tree_as_html_and_png(tmp_path):
     roots = [Problem("root/1", "add(11, 22, 33, 44)"), Problem("root/2", "add(5, 6, 7)")]
     result = TreeBuilder(ToyDomain(), [(ToyRulesGenerator(), 1.0)], tmp_path / "v",
                          TreeConfig(max_depth=3, per_root=12, children_per_node=4), progress=False).build(roots)
-    hostile = VariantNode(id="root/1/v99", root_id="root/1", parent_id="root/1", depth=1,
+    hostile = TreeNode(id="root/1/v99", root_id="root/1", parent_id="root/1", depth=1,
                           text="<script>alert(1)</script>", seq=99, persona="Euler & co", temperature=1.2)
     nodes = result.nodes + [hostile]
     page = render_tree_html(nodes, "root/1", tmp_path / "tree.html")

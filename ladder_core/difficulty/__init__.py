@@ -18,7 +18,6 @@ from ladder_core.difficulty.dynamic_sampling import (
 )
 from ladder_core.difficulty.estimator import BetaEstimate, SuccessEstimator
 from ladder_core.difficulty.sampler import (
-    CurriculumNode,
     CurriculumSampler,
     NodeStatus,
     learnability_weight,
@@ -26,7 +25,7 @@ from ladder_core.difficulty.sampler import (
 )
 
 __all__ = [
-    "MODES", "BatchPlan", "BatchResult", "BetaEstimate", "CurriculumConfig", "CurriculumNode",
+    "MODES", "BatchPlan", "BatchResult", "BetaEstimate", "CurriculumConfig",
     "CurriculumSampler", "DynamicSampler", "DynamicSamplingStats", "total_rewards", "GroupRef", "NodeStatus",
     "SuccessEstimator", "group_successes", "learnability_weight", "nodes_from_records", "zero_variance_groups",
 ]

@@ -60,12 +60,7 @@ STATE_VERSION = 1
 WAIT_WEIGHT = 1e-6
 
 
-#: What the sampler needs to know about one tree node: the one tree-node record
-#: (only ``id``/``parent_id``/``depth``/``root_id`` are read).
-CurriculumNode = TreeNode
-
-
-def nodes_from_records(records: Iterable[Any]) -> list[CurriculumNode]:
+def nodes_from_records(records: Iterable[Any]) -> list[TreeNode]:
     """Convert the variant tree's node records (any objects with the four fields)."""
     return [TreeNode.from_record(r) for r in records]
 
@@ -87,11 +82,11 @@ class CurriculumSampler:
     checkpointing.
     """
 
-    def __init__(self, nodes: Sequence[CurriculumNode], config: CurriculumConfig, seed: int = 0) -> None:
+    def __init__(self, nodes: Sequence[TreeNode], config: CurriculumConfig, seed: int = 0) -> None:
         if not nodes:
             raise ValueError("the curriculum needs at least one node")
         self.config = config
-        self.nodes: tuple[CurriculumNode, ...] = tuple(nodes)
+        self.nodes: tuple[TreeNode, ...] = tuple(nodes)
         self._index: dict[str, int] = {}
         for i, node in enumerate(self.nodes):
             if node.id in self._index:

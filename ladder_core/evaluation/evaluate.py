@@ -43,10 +43,6 @@ class EvalSettings:
                    chunk=int(ev.get("batch_size", 32)))
 
 
-#: One line of ``results.jsonl`` (the record is shared with the report).
-ProblemResult = EvalProblemResult
-
-
 def read_results(path: Path) -> list[EvalProblemResult]:
     """Results saved so far (read under the run directory's torn-line rule: a torn last line is dropped)."""
     return read_jsonl(path, EvalProblemResult)

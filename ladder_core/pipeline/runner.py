@@ -1,21 +1,22 @@
 """Run the selected stages in order, skipping those already finished in this run directory.
 
 A stage's time adds up over attempts: each attempt's wall time is kept in
-``<stage>/stage_attempts.json`` (refreshed every few seconds, so a killed
-attempt still counts), and ``timings.json`` / ``DONE.json`` get the total.
-Faults of plugin calls outside the reward path (observers, variant generation
-and validation) are written to ``plugin_faults.json`` after every stage.
+``<stage>/stage_attempts.json`` (an :class:`~ladder_core.artifacts.Attempts`
+record, refreshed every few seconds, so a killed attempt still counts), and
+``timings.json`` / ``DONE.json`` get the total. Faults of plugin calls outside
+the reward path (observers, variant generation and validation) are written to
+``plugin_faults.json`` (:class:`~ladder_core.artifacts.PluginFaults`) after
+every stage.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
 from pathlib import Path
 from typing import Any
 
-from ladder_core.artifacts import StageDone, write_json
+from ladder_core.artifacts import ArtifactError, PluginFaults, Report, StageDone, read_json, write_json
 from ladder_core.deadlines import FAULTS, PluginDeadlines
 from ladder_core.pipeline.context import RunContext
 from ladder_core.pipeline.stages import STAGES, startup_checks
@@ -47,8 +48,8 @@ def stage_done(run_dir: Path, stage: str) -> bool:
     return (run_dir / stage / DONE_FILE).exists()
 
 
-def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
-    """Run ``cfg.pipeline.stages`` in ``cfg.run_dir``; returns the report (empty without a report stage)."""
+def run_pipeline(cfg: Any, host: PluginHost) -> Report | None:
+    """Run ``cfg.pipeline.stages`` in ``cfg.run_dir``; returns the report (``None`` without a report stage)."""
     from omegaconf import OmegaConf
 
     from ladder_core.training.distributed import process_state
@@ -74,7 +75,7 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
     startup_checks(ctx, announce=state.is_main_process)
     print(f"ladder: run directory {run_dir}", file=sys.stderr)
     host.run_start(cfg, run_dir)
-    report: dict[str, Any] = {}
+    report: Report | None = None
     try:
         for stage in stages:
             if stage != "report" and stage_done(run_dir, stage) and stage not in forced:
@@ -96,7 +97,7 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
                 ctx.record_timing(stage, seconds)
                 write_json(ctx.stage_dir(stage) / DONE_FILE, StageDone(seconds=round(seconds, 2),
                                                                       attempts=ledger.attempts))
-            if stage == "report":
+            if isinstance(result, Report):
                 report = result
                 print(f"ladder: report written to {run_dir / 'report.md'}", file=sys.stderr)
     finally:
@@ -106,20 +107,23 @@ def run_pipeline(cfg: Any, host: PluginHost) -> dict[str, Any]:
 
 
 def _earlier_faults(run_dir: Path) -> dict[str, int]:
-    """The fault totals an earlier attempt in this run directory wrote."""
+    """The fault totals an earlier attempt in this run directory wrote (an unreadable file is named and
+    counted as none: the tally is a diagnostic, not a reason to stop a resumed run)."""
+    path = run_dir / FAULTS_FILE
+    if not path.is_file():
+        return {}
     try:
-        saved = json.loads((run_dir / FAULTS_FILE).read_text())
-        return {str(k): int(v) for k, v in saved["total"].items()}
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return dict(read_json(path, PluginFaults).total)
+    except ArtifactError as exc:
+        log.warning("%s; earlier plugin faults not counted", exc)
         return {}
 
 
 def _write_faults(run_dir: Path, base: dict[str, int]) -> None:
     """This process's plugin faults plus those of earlier attempts, in ``plugin_faults.json``."""
-    path = run_dir / FAULTS_FILE
     current = FAULTS.as_dict()
-    total = {k: int(base.get(k, 0)) + current.get(k, 0) for k in sorted({*base, *current})}
-    path.write_text(json.dumps({"total": total, "earlier_attempts": base, "this_attempt": current}, indent=2))
+    total = {k: base.get(k, 0) + current.get(k, 0) for k in sorted({*base, *current})}
+    write_json(run_dir / FAULTS_FILE, PluginFaults(total=total, earlier_attempts=dict(base), this_attempt=current))
 
 
 def _warn_foreign_embedded_model(cfg: Any, host: PluginHost) -> None:

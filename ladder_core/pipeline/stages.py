@@ -14,6 +14,7 @@ from typing import Any
 from ladder_core.artifacts import (
     Decontamination,
     EvalSummary,
+    Report,
     TrainSummary,
     TtrlSummary,
     VariantsStats,
@@ -191,14 +192,14 @@ def ttrl(ctx: RunContext) -> TtrlSummary:
 
 
 # ----------------------------------------------------------------------- report
-def report(ctx: RunContext) -> dict[str, Any]:
+def report(ctx: RunContext) -> Report:
     from ladder_core.report import build_report
 
     return build_report(ctx.run_dir, ctx.cfg)
 
 
-#: What a stage returns: its summary record (the report stage: the ``report.json`` content).
-StageResult = EvalSummary | VariantsStats | TrainSummary | TtrlSummary | dict[str, Any]
+#: What a stage returns: its summary record (the report stage: the ``report.json`` record).
+StageResult = EvalSummary | VariantsStats | TrainSummary | TtrlSummary | Report
 
 STAGES: dict[str, Callable[[RunContext], StageResult]] = {
     "baseline": baseline,

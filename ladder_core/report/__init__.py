@@ -10,14 +10,12 @@ matplotlib and omegaconf load only when a report is built.
 
 from __future__ import annotations
 
-import json
 import logging
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ladder_core.artifacts import Report, write_json, write_text
 from ladder_core.report.collect import collect_run
 from ladder_core.report.summary import RunSummary
 from ladder_core.report.metrics import DEFINITIONS, TtrlAccuracy, pass_at_k, ttrl_accuracy
@@ -27,28 +25,15 @@ __all__ = ["DEFINITIONS", "RunSummary", "TtrlAccuracy", "build_report", "collect
 log = logging.getLogger(__name__)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write via a temporary file so a kill never leaves half a report."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+def build_report(run_dir: Path | str, cfg: Mapping[str, Any] | Any = None) -> Report:
+    """Write ``report.md``, ``report.json`` and ``plots/*.png`` into ``run_dir``; return the ``report.json`` record.
 
-
-def build_report(run_dir: Path | str, cfg: Mapping[str, Any] | Any = None) -> dict[str, Any]:
-    """Write ``report.md``, ``report.json`` and ``plots/*.png`` into ``run_dir``; return the JSON dict.
-
-    ``cfg`` is the run's composed config (a DictConfig or a plain mapping); when
-    it is None or lacks a value, ``run_dir/config.yaml`` is used. Plots follow
+    ``cfg`` is the run's composed config (a DictConfig or a plain mapping); where
+    it lacks a value, ``run_dir/config.yaml`` is used. Plots follow
     ``report.plots`` (default on).
     """
     from ladder_core.report.markdown import render_markdown
-    from ladder_core.report.report_json import to_report_json
+    from ladder_core.report.report_json import to_report
 
     run_dir = Path(run_dir)
     summary = collect_run(run_dir, cfg)
@@ -70,19 +55,18 @@ def build_report(run_dir: Path | str, cfg: Mapping[str, Any] | Any = None) -> di
             summary.warnings.append(f"plots not drawn ({exc.__class__.__name__}: {exc})")
             plots_note = "Plots skipped: matplotlib failed (see Warnings)."
 
-    report = to_report_json(summary, accuracy,
-                            plots={p.name: p.path for p in plots},
-                            plots_skipped={p.name: p.skipped for p in plots if p.skipped})
+    report = to_report(summary, accuracy, plots={p.name: p.path for p in plots},
+                       plots_skipped={p.name: p.skipped for p in plots if p.skipped})
     try:
         markdown = render_markdown(report, plots, plots_note)
     except Exception as exc:  # noqa: BLE001 - the JSON is still worth writing
         log.warning("report: markdown rendering failed: %s", exc, exc_info=True)
-        report["warnings"].append(f"report.md rendering failed ({exc.__class__.__name__}: {exc})")
+        report.warnings.append(f"report.md rendering failed ({exc.__class__.__name__}: {exc})")
         markdown = "# LADDER run report\n\nRendering failed; see report.json.\n"
     try:
-        _write_atomic(run_dir / "report.json", json.dumps(report, indent=2, allow_nan=False) + "\n")
-        _write_atomic(run_dir / "report.md", markdown)
+        write_json(run_dir / "report.json", report)
+        write_text(run_dir / "report.md", markdown)
     except OSError as exc:
         log.error("report: could not write the report into %s: %s", run_dir, exc)
-        report["warnings"].append(f"report files not written ({exc})")
+        report.warnings.append(f"report files not written ({exc})")
     return report

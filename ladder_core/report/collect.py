@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
 from ladder_core.artifacts import (
     ArtifactError,
-    Decontamination,
     EvalProblemResult,
-    StageTimings,
     EvalSummary,
+    StageTimings,
     TrainStep,
     TrainSummary,
     TreeNode,
@@ -35,11 +34,19 @@ from ladder_core.artifacts import (
     read_jsonl,
 )
 from ladder_core.report.summary import (
-    EvalResult,
+    EvalView,
     RunSummary,
-    TrainingResult,
-    TtrlResult,
-    VariantsResult,
+    TrainingView,
+    TtrlView,
+    VariantsView,
+)
+from ladder_core.schema import (
+    REQUIRED,
+    EvaluationConfig,
+    ModelConfig,
+    PipelineConfig,
+    ReportConfig,
+    TTRLConfig,
 )
 
 log = logging.getLogger(__name__)
@@ -99,79 +106,99 @@ class _Reader:
 # --------------------------------------------------------------------------- config access
 
 
-def _int(value: Any) -> int | None:
-    """A config value as an int (None for anything else: bools, strings, floats with a fraction)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value):
-        return None
-    return int(value)
+@dataclass(frozen=True)
+class ReportSettings:
+    """What the report takes from the run's config, read through the typed schema (:mod:`ladder_core.schema`)."""
+
+    pipeline: PipelineConfig
+    evaluation: EvaluationConfig
+    ttrl: TTRLConfig
+    report: ReportConfig
+    model: ModelConfig
+    domain: str | None
+
+    @property
+    def model_name(self) -> str | None:
+        return None if self.model.name == REQUIRED else self.model.name
+
+    @property
+    def model_name_or_path(self) -> str | None:
+        return None if self.model.name_or_path == REQUIRED else self.model.name_or_path
 
 
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-
-def cfg_select(cfg: Any, key: str) -> Any:
-    """``cfg.a.b`` for a DictConfig or a plain mapping; None when absent or unresolvable."""
+def _plain_config(cfg: Any) -> dict[str, Any]:
+    """A config (DictConfig or mapping) as plain nested dicts, leaving out values that do not resolve
+    (an unset environment variable must not hide the value the run itself recorded)."""
     if cfg is None:
-        return None
-    try:
-        from omegaconf import DictConfig, OmegaConf
+        return {}
+    from omegaconf import DictConfig, OmegaConf
 
-        if isinstance(cfg, DictConfig):
-            value = OmegaConf.select(cfg, key, default=None, throw_on_resolution_failure=False)
-            if OmegaConf.is_config(value):
-                value = OmegaConf.to_container(value, resolve=False)
-            return value
-    except Exception:  # noqa: BLE001 - an odd config must not break the report
-        return None
-    node: Any = cfg
-    for part in key.split("."):
-        if isinstance(node, Mapping) and part in node:
-            node = node[part]
-        else:
-            return None
-    return node
+    if not isinstance(cfg, DictConfig):
+        cfg = OmegaConf.create(dict(cfg))
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, DictConfig):
+            out = {}
+            for name in node:
+                try:
+                    out[str(name)] = walk(node[name])
+                except Exception:  # noqa: BLE001 - omegaconf raises several kinds for a failed interpolation
+                    continue
+            return out
+        return OmegaConf.to_container(node, resolve=True) if OmegaConf.is_config(node) else node
+
+    return walk(cfg)
 
 
-def _load_run_config(reader: _Reader) -> dict[str, Any] | None:
-    """The resolved ``config.yaml`` the run wrote at start, as plain data."""
+def _merged(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over``'s values on top, key by key in nested sections."""
+    out = dict(base)
+    for name, value in over.items():
+        inner = out.get(name)
+        out[name] = _merged(inner, value) if isinstance(inner, dict) and isinstance(value, dict) else value
+    return out
+
+
+def _run_config(reader: _Reader) -> dict[str, Any]:
+    """The resolved ``config.yaml`` the run wrote at start."""
     path = reader.run_dir / "config.yaml"
     if not path.is_file():
-        return None
+        return {}
     try:
         from omegaconf import OmegaConf
 
-        data = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
-    except Exception as exc:  # noqa: BLE001
+        return _plain_config(OmegaConf.load(path))
+    except Exception as exc:  # noqa: BLE001 - a broken config.yaml is a warning, the artifacts still report
         reader.warn(f"config.yaml: unreadable ({exc.__class__.__name__}); ignored")
-        return None
-    return data if isinstance(data, dict) else None
+        return {}
 
 
-def _setting(key: str, *cfgs: Any) -> Any:
-    """First usable value of ``key`` among configs; unresolved ``${...}`` strings come last."""
-    fallback = None
-    for cfg in cfgs:
-        value = cfg_select(cfg, key)
-        if value is None:
-            continue
-        if isinstance(value, str) and "${" in value:
-            fallback = fallback or value
-            continue
-        return value
-    return fallback
+def read_settings(cfg: Any, reader: _Reader) -> ReportSettings:
+    """The typed sections of ``cfg`` over the run's ``config.yaml``; a section that does not fit the schema is
+    a warning naming the key, and its defaults are used."""
+    merged = _merged(_run_config(reader), _plain_config(cfg))
+    sections: dict[str, Any] = {}
+    for cls in (PipelineConfig, EvaluationConfig, TTRLConfig, ReportConfig, ModelConfig):
+        try:
+            sections[cls.KEY] = cls.of(merged)
+        except (ValueError, TypeError) as exc:
+            reader.warn(f"config: {exc}; defaults used for {cls.KEY}")
+            sections[cls.KEY] = cls()
+    # ``domain`` is the plugin's own node; the core knows only that every domain node has a ``name``
+    domain = merged["domain"] if "domain" in merged else None
+    name = domain["name"] if isinstance(domain, dict) and "name" in domain else None
+    return ReportSettings(domain=None if name is None else str(name), **sections)
 
 
 # --------------------------------------------------------------------------- stages
 
 
-def _read_eval(reader: _Reader, stage: str, ks: list[int], temperature: Any) -> EvalResult | None:
+def _read_eval(reader: _Reader, stage: str, evaluation: EvaluationConfig) -> EvalView | None:
     summary = reader.json(f"{stage}/summary.json", EvalSummary)
     rows = reader.jsonl(f"{stage}/results.jsonl", EvalProblemResult)
     if summary is None and not rows:
         return None
-    result = EvalResult(stage=stage, summary=summary)
+    result = EvalView(stage=stage, summary=summary)
     statuses: Counter[str] = Counter()
     for row in rows or []:
         statuses.update(row.statuses)
@@ -181,51 +208,39 @@ def _read_eval(reader: _Reader, stage: str, ks: list[int], temperature: Any) -> 
         from ladder_core.evaluation.evaluate import EvalSettings, summarise
 
         samples = max(p.n for p in result.problems.values())
-        settings = EvalSettings(samples=samples, ks=tuple(ks) or (1,),
-                                temperature=float(temperature) if isinstance(temperature, (int, float)) else 1.0)
+        settings = EvalSettings(samples=samples, ks=tuple(sorted(set(evaluation.k))) or (1,),
+                                temperature=evaluation.temperature)
         result.summary = summarise(list(result.problems.values()), settings)
         result.recomputed = True
         reader.warn(f"{stage}/summary.json missing; numbers recomputed from results.jsonl")
     return result
 
 
-def _read_variants(reader: _Reader) -> VariantsResult | None:
+def _read_variants(reader: _Reader) -> VariantsView | None:
     stats = reader.json("variants/stats.json", VariantsStats)
     nodes = reader.jsonl("variants/nodes.jsonl", TreeNode)
     trees = sorted(p.relative_to(reader.run_dir).as_posix() for p in (reader.run_dir / "variants").glob("tree_*.html"))
     if stats is None and not nodes and not trees:
         return None
     depths = Counter(n.depth for n in nodes or [])
-    return VariantsResult(stats=stats, node_depths=dict(sorted(depths.items())), tree_html=trees)
+    return VariantsView(stats=stats, node_depths=dict(sorted(depths.items())), tree_html=trees)
 
 
-def _read_training(reader: _Reader) -> TrainingResult | None:
+def _read_training(reader: _Reader) -> TrainingView | None:
     summary = reader.json("train/summary.json", TrainSummary)
     steps = reader.jsonl("train/log.jsonl", TrainStep)
     has_final = (reader.run_dir / "train" / "final").is_dir()
     if summary is None and steps is None and not has_final:
         return None
-    return TrainingResult(summary=summary, log=sorted(steps or [], key=lambda s: s.step), has_final_model=has_final)
+    return TrainingView(summary=summary, log=sorted(steps or [], key=lambda s: s.step), has_final_model=has_final)
 
 
-def _read_ttrl(reader: _Reader) -> TtrlResult | None:
+def _read_ttrl(reader: _Reader) -> TtrlView | None:
     summary = reader.json("ttrl/summary.json", TtrlSummary)
     rows = reader.jsonl("ttrl/results.jsonl", TtrlProblemResult)
     if summary is None and rows is None:
         return None
-    return TtrlResult(summary=summary, problems=list(rows or []))
-
-
-def _decontamination(summary: RunSummary) -> dict[str, Decontamination]:
-    """The variants stage's and the train stage's records (the latter re-checks what training really saw)."""
-    out: dict[str, Decontamination] = {}
-    stats = summary.variants.stats if summary.variants else None
-    trained = summary.training.summary if summary.training else None
-    if stats is not None and stats.decontamination is not None:
-        out["variants"] = stats.decontamination
-    if trained is not None and trained.decontamination is not None:
-        out["train"] = trained.decontamination
-    return out
+    return TtrlView(summary=summary, problems=list(rows or []))
 
 
 def _read_timings(reader: _Reader) -> dict[str, float]:
@@ -256,21 +271,14 @@ def collect_run(run_dir: Path | str, cfg: Any = None) -> RunSummary:
         reader.warn(f"run directory {run_dir} does not exist")
         summary.stage_status = {s: "missing" for s in STAGES}
         return summary
-    run_cfg = _load_run_config(reader)
-    cfgs = (cfg, run_cfg)
-
-    configured = _setting("pipeline.stages", *cfgs)
-    summary.stages_configured = [str(s) for s in configured] if isinstance(configured, (list, tuple)) else []
-    ks = _setting("evaluation.k", *cfgs)
-    summary.eval_k = sorted({int(k) for k in ks if _int(k)}) if isinstance(ks, (list, tuple)) else []
-    summary.ttrl_eval_samples = _int(_setting("ttrl.eval_samples", *cfgs))
-    plots = _setting("report.plots", *cfgs)
-    summary.plots_enabled = plots is not False
-    temperature = _setting("evaluation.temperature", *cfgs)
-
-    summary.model_name = _str(_setting("model.name", *cfgs))
-    summary.model_name_or_path = _str(_setting("model.name_or_path", *cfgs))
-    summary.domain = _str(_setting("domain.name", *cfgs))
+    settings = read_settings(cfg, reader)
+    summary.stages_configured = list(settings.pipeline.stages)
+    summary.eval_k = sorted(set(settings.evaluation.k))
+    summary.ttrl_eval_samples = settings.ttrl.eval_samples
+    summary.plots_enabled = settings.report.plots
+    summary.model_name = settings.model_name
+    summary.model_name_or_path = settings.model_name_or_path
+    summary.domain = settings.domain
 
     summary.stage_status = {stage: _stage_status(reader, stage) for stage in STAGES}
     for extra in summary.stages_configured:
@@ -278,14 +286,14 @@ def collect_run(run_dir: Path | str, cfg: Any = None) -> RunSummary:
             summary.stage_status[extra] = "done" if reader.exists(f"{extra}/DONE.json") else "missing"
 
     readers = {
-        "baseline": lambda: _read_eval(reader, "baseline", summary.eval_k, temperature),
-        "final": lambda: _read_eval(reader, "evaluate", summary.eval_k, temperature),
+        "baseline": lambda: _read_eval(reader, "baseline", settings.evaluation),
+        "final": lambda: _read_eval(reader, "evaluate", settings.evaluation),
         "variants": lambda: _read_variants(reader),
         "training": lambda: _read_training(reader),
         "ttrl": lambda: _read_ttrl(reader),
-        "validation_baseline": lambda: _read_eval(reader, "baseline/validation", summary.eval_k, temperature)
+        "validation_baseline": lambda: _read_eval(reader, "baseline/validation", settings.evaluation)
         if reader.exists("baseline/validation/summary.json") else None,
-        "validation_final": lambda: _read_eval(reader, "evaluate/validation", summary.eval_k, temperature)
+        "validation_final": lambda: _read_eval(reader, "evaluate/validation", settings.evaluation)
         if reader.exists("evaluate/validation/summary.json") else None,
         "timings": lambda: _read_timings(reader),
     }
@@ -298,16 +306,13 @@ def collect_run(run_dir: Path | str, cfg: Any = None) -> RunSummary:
         if value is not None:
             setattr(summary, attr, value)
 
-    summary.decontamination = _decontamination(summary)
     for stage, result in (("baseline", summary.baseline), ("evaluate", summary.final),
                           ("train", summary.training), ("ttrl", summary.ttrl)):
         secs = getattr(result, "seconds", None)
         if stage not in summary.timings and secs is not None:
             summary.timings[stage] = secs
 
-    test_set = (summary.final.problem_set if summary.final else None) or \
+    summary.test_set = (summary.final.problem_set if summary.final else None) or \
         (summary.baseline.problem_set if summary.baseline else None)
-    summary.test_set = test_set or _str(_setting("domain.test_set", *cfgs))
-    summary.train_set = (summary.training.problem_set if summary.training else None) or \
-        _str(_setting("domain.train_set", *cfgs))
+    summary.train_set = summary.training.problem_set if summary.training else None
     return summary

@@ -1,15 +1,27 @@
-"""``report.md``: the run's results for people, rendered from ``report.json`` data.
+"""``report.md``: the run's results for people, rendered from the ``report.json`` record.
 
-Rendering from the JSON dict (not from the dataclasses) guarantees that the
-two reports never disagree. Every section exists even when its stage did not
-run, and then says so, so a reader can tell "not run" from "ran and got 0".
+Rendering from the same :class:`~ladder_core.artifacts.Report` record that is
+written to ``report.json`` guarantees that the two reports never disagree.
+Every section exists even when its stage did not run, and then says so, so a
+reader can tell "not run" from "ran and got 0".
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import fields
 from typing import Any
 
+from ladder_core.artifacts import (
+    DecontaminationSection,
+    EvalSection,
+    MeanInterval,
+    PairedDelta,
+    PairedEval,
+    Report,
+    TtrlSection,
+    ValidationSection,
+)
 from ladder_core.report.plots import PlotResult
 
 _DASH = "–"
@@ -46,11 +58,9 @@ def _cell(value: Any) -> str:
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def _kv(value: Any) -> str:
-    """``{"proposed": 50, "accepted": 26}`` -> ``proposed 50, accepted 26``."""
-    if isinstance(value, Mapping):
-        return _cell(", ".join(f"{k} {_num(v)}" for k, v in value.items()))
-    return _num(value)
+def _fields(record: Any) -> str:
+    """A record's fields in one cell: ``proposed 50, accepted 26, acceptance_rate 0.520``."""
+    return _cell(", ".join(f"{f.name} {_num(getattr(record, f.name))}" for f in fields(record)))
 
 
 def _table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
@@ -68,81 +78,84 @@ def _plot(plots: Mapping[str, PlotResult], name: str) -> list[str]:
     return [f"*Plot “{plot.title}” skipped: {plot.skipped}.*", ""]
 
 
-def _header(r: Mapping[str, Any]) -> list[str]:
-    model = r["model"]
-    path = _cell(model.get("name_or_path") or _DASH).replace("`", "'")
-    model_text = f"{_cell(model.get('name') or _DASH)} (`{path}`)"  # truncate inside the backticks
-    configured = r.get("stages_configured") or []
+def _header(r: Report) -> list[str]:
+    path = _cell(r.model.name_or_path or _DASH).replace("`", "'")
+    model_text = f"{_cell(r.model.name or _DASH)} (`{path}`)"  # truncate inside the backticks
     status_text = {"partial": "started, not finished", "missing": "no artifacts"}
     missing = []
-    for stage in r["stages_missing"]:
-        why = "not in pipeline.stages" if configured and stage not in configured else \
-            status_text.get(r["stage_status"].get(stage, "missing"), "not run")
+    for stage in r.stages_missing:
+        why = "not in pipeline.stages" if r.stages_configured and stage not in r.stages_configured else \
+            status_text.get(r.stage_status.get(stage, "missing"), "not run")
         missing.append(f"{stage} ({why})")
     rows = [
         ("model", model_text),
-        ("domain", _cell(r.get("domain") or _DASH)),
-        ("train set", _cell(r.get("train_set") or _DASH)),
-        ("test set", _cell(r.get("test_set") or _DASH)),
-        ("run directory", f"`{_cell(r['run_dir'])}`"),
-        ("stages run", ", ".join(r["stages_run"]) or "none"),
+        ("domain", _cell(r.domain or _DASH)),
+        ("train set", _cell(r.train_set or _DASH)),
+        ("test set", _cell(r.test_set or _DASH)),
+        ("run directory", f"`{_cell(r.run_dir)}`"),
+        ("stages run", ", ".join(r.stages_run) or "none"),
         ("stages not run", ", ".join(missing) or "none"),
-        ("total wall time", _seconds(r.get("wall_time_total"))),
+        ("total wall time", _seconds(r.wall_time_total)),
     ]
     return ["# LADDER run report", ""] + _table(["", ""], rows)
 
 
-def _ci(entry: Any) -> str:
-    """``3.1% [1.2, 5.4]`` from an interval dict (mean, ci95)."""
-    if not isinstance(entry, Mapping) or entry.get("mean") is None:
+def _ci(entry: MeanInterval | None) -> str:
+    """``3.1% [1.2, 5.4]``: a mean and its 95% interval."""
+    if entry is None:
         return _DASH
-    low, high = entry["ci95"]
-    return f"{100 * entry['mean']:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
+    low, high = entry.ci95
+    return f"{100 * entry.mean:.1f}% [{100 * low:.1f}, {100 * high:.1f}]"
 
 
-def _paired(entry: Any) -> str:
-    """``+2.3 points [0.4, 4.1], p = 0.02`` from a paired comparison dict."""
-    if not isinstance(entry, Mapping) or entry.get("delta") is None:
+def _paired(entry: PairedDelta | None) -> str:
+    """``+2.3 points [0.4, 4.1], p = 0.02``: a paired comparison."""
+    if entry is None:
         return _DASH
-    low, high = entry["ci95"]
-    verdict = "" if entry.get("significant_at_0.05") else " (not significant)"
-    return (f"{100 * entry['delta']:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}], "
-            f"p = {entry['p_value']:.3g}{verdict}")
+    low, high = entry.ci95
+    verdict = "" if entry.significant else " (not significant)"
+    return (f"{100 * entry.delta:+.1f} points [{100 * low:+.1f}, {100 * high:+.1f}], "
+            f"p = {entry.p_value:.3g}{verdict}")
 
 
-def _eval_rows(label: str, e: Any, ks: list[int]) -> list[Any]:
+def _eval_rows(label: str, e: EvalSection | None, ks: list[int]) -> list[Any]:
     if e is None:
         return [label] + [_DASH] * (len(ks) + 2) + ["not run"]
-    ci = e.get("ci95") or {}
-    return ([label] + [_ci(ci.get("pass@1")) if k == 1 and ci.get("pass@1") else _pct(e["pass_at_k"].get(str(k)))
-                       for k in ks]
-            + [_ci(ci.get("greedy")) if ci.get("greedy") else _pct(e["greedy_accuracy"]),
-               _pct(e["solved_accuracy"]), _num(e["n_problems"])])
+    pass1 = e.ci95.pass_at_1 if e.ci95 else None
+    greedy = e.ci95.greedy if e.ci95 else None
+    return ([label] + [_ci(pass1) if k == 1 and pass1 else _pct(e.pass_at_k.get(str(k))) for k in ks]
+            + [_ci(greedy) if greedy else _pct(e.greedy_accuracy), _pct(e.solved_accuracy), _num(e.n_problems)])
 
 
-def _results(r: Mapping[str, Any], plots: Mapping[str, PlotResult]) -> list[str]:
+def _ks(*sections: EvalSection | None) -> list[int]:
+    return sorted({int(k) for e in sections if e for k in e.pass_at_k}) or [1]
+
+
+def _paired_rows(comparison: PairedEval) -> list[str]:
+    return _table(["metric", "change"], [("pass@1", _paired(comparison.pass_at_1)),
+                                         ("greedy", _paired(comparison.greedy))])
+
+
+def _results(r: Report, plots: Mapping[str, PlotResult]) -> list[str]:
     lines = ["## Results (test set)", ""]
-    base, final, ttrl = r.get("baseline"), r.get("final"), r.get("ttrl")
+    base, final, ttrl = r.baseline, r.final, r.ttrl
     if not (base or final or ttrl):
         return lines + ["No evaluation ran (stages baseline, evaluate and ttrl missing).", ""]
-    ks = sorted({int(k) for e in (base, final) if e for k in e["pass_at_k"]}) or [1]
+    ks = _ks(base, final)
     header = ["model"] + [f"pass@{k}" for k in ks] + ["greedy", "solved", "problems"]
     rows = [_eval_rows("baseline", base, ks), _eval_rows("after training", final, ks)]
     if ttrl is None:
         rows.append(["after TTRL"] + [_DASH] * (len(ks) + 2) + ["not run"])
     else:
-        ci = ttrl.get("ci95") or {}
-        rows.append(["after TTRL", _ci(ci.get("pass@1")) if ci.get("pass@1") else _pct(ttrl["pass@1"])]
-                    + [_DASH] * (len(ks) - 1)
-                    + [_DASH, _ci(ci.get("accuracy")) if ci.get("accuracy") else _pct(ttrl["accuracy"]),
-                       _num(ttrl["n_problems"])])
+        pass1 = ttrl.ci95.pass_at_1 if ttrl.ci95 else None
+        accuracy = ttrl.ci95.accuracy if ttrl.ci95 else None
+        rows.append(["after TTRL", _ci(pass1) if pass1 else _pct(ttrl.pass_at_1)] + [_DASH] * (len(ks) - 1)
+                    + [_DASH, _ci(accuracy) if accuracy else _pct(ttrl.accuracy), _num(ttrl.n_problems)])
     lines += _table(header, rows)
     lines += ["Brackets: 95% bootstrap interval over problems.", ""]
-    comparison = (r.get("comparison") or {}).get("final_vs_baseline")
-    if comparison:
+    if r.comparison.final_vs_baseline:
         lines += ["Training, after minus before on the same problems (paired):", ""]
-        lines += _table(["metric", "change"], [("pass@1", _paired(comparison.get("pass@1"))),
-                                               ("greedy", _paired(comparison.get("greedy")))])
+        lines += _paired_rows(r.comparison.final_vs_baseline)
     lines += ["“solved”: the greedy answer is verified correct (see Definitions). After TTRL, a problem TTRL "
               "attempted counts as solved when the adapted model solves it, and pass@1 uses the adapted "
               "model's samples; see “Test-time RL” for the comparison with the un-adapted control.", ""]
@@ -150,161 +163,151 @@ def _results(r: Mapping[str, Any], plots: Mapping[str, PlotResult]) -> list[str]
     return lines
 
 
-def _validation(r: Mapping[str, Any]) -> list[str]:
-    v = r.get("validation")
-    if not v:
+def _validation(v: ValidationSection | None) -> list[str]:
+    if v is None:
         return []
     lines = ["## Validation set (for tuning; not a test result)", ""]
-    ks = sorted({int(k) for e in (v.get("baseline"), v.get("final")) if e for k in e["pass_at_k"]}) or [1]
+    ks = _ks(v.baseline, v.final)
     header = ["model"] + [f"pass@{k}" for k in ks] + ["greedy", "solved", "problems"]
-    lines += _table(header, [_eval_rows("baseline", v.get("baseline"), ks),
-                             _eval_rows("after training", v.get("final"), ks)])
-    if v.get("final_vs_baseline"):
-        lines += _table(["metric", "change"], [("pass@1", _paired(v["final_vs_baseline"].get("pass@1"))),
-                                               ("greedy", _paired(v["final_vs_baseline"].get("greedy")))])
+    lines += _table(header, [_eval_rows("baseline", v.baseline, ks), _eval_rows("after training", v.final, ks)])
+    if v.final_vs_baseline:
+        lines += _paired_rows(v.final_vs_baseline)
     return lines
 
 
-def _decontamination(r: Mapping[str, Any]) -> list[str]:
+def _decontamination(d: DecontaminationSection) -> list[str]:
     lines = ["## Decontamination", ""]
-    d = r.get("decontamination") or {}
-    if d.get("label"):
-        lines += [f"**{d['label']}**", ""]
+    if d.label:
+        lines += [f"**{d.label}**", ""]
     rows = []
-    for stage in ("variants", "train"):
-        for set_name, reasons in ((d.get(stage) or {}).get("dropped") or {}).items():
-            rows.append((stage, _cell(set_name), _num(reasons.get("canonical", 0)),
-                         _num(reasons.get("equivalent", 0))))
+    for stage, record in (("variants", d.variants), ("train", d.train)):
+        for set_name, counts in (record.dropped if record else {}).items():
+            rows.append((stage, _cell(set_name), _num(counts.canonical), _num(counts.equivalent)))
     if rows:
         lines += ["Tree nodes dropped because they equal an evaluation problem (same canonical form, or the "
                   "domain's equivalence key):", ""]
         lines += _table(["stage", "evaluation set", "same canonical form", "equivalent"], rows)
     else:
-        lines += ["No tree node equalled an evaluation problem." if d else "No decontamination record "
-                  "(the variants and train stages did not run).", ""]
-    roots = ((d.get("variants") or d.get("train") or {}).get("overlapping_roots") or [])
-    if roots:
-        kept = (d.get("variants") or d.get("train") or {}).get("kept_overlapping_roots")
-        lines += [f"Training roots that are evaluation problems ({'kept' if kept else 'removed from training'}):", ""]
+        lines += ["No tree node equalled an evaluation problem." if d.variants or d.train else
+                  "No decontamination record (the variants and train stages did not run).", ""]
+    first = d.variants or d.train
+    if first and first.overlapping_roots:
+        kept = "kept" if first.kept_overlapping_roots else "removed from training"
+        lines += [f"Training roots that are evaluation problems ({kept}):", ""]
         lines += _table(["root", "equals", "how"],
-                        [(_cell(x["root_id"]), _cell(f"{x['set']} {x['problem_id']}"), x["reason"]) for x in roots])
-    if d.get("ttrl"):
-        lines += [f"TTRL: {d['ttrl']}.", ""]
+                        [(_cell(x.root_id), _cell(f"{x.set_name} {x.problem_id}"), x.reason)
+                         for x in first.overlapping_roots])
+    if d.ttrl:
+        lines += [f"TTRL: {d.ttrl}.", ""]
     return lines
 
 
-def _variants(r: Mapping[str, Any]) -> list[str]:
+def _variants(r: Report) -> list[str]:
     lines = ["## Variant trees", ""]
-    v = r.get("variants")
+    v = r.variants
     if v is None:
         return lines + ["The variants stage did not run.", ""]
-    rows = [("candidates generated", _num(v["generated"])), ("accepted variants", _num(v["accepted"])),
-            ("acceptance rate", _pct(v["acceptance_rate"])), ("roots", _num(v["roots"])),
-            ("duplicates removed", _num(v["duplicates"]))]
+    rows = [("candidates generated", _num(v.generated)), ("accepted variants", _num(v.accepted)),
+            ("acceptance rate", _pct(v.acceptance_rate)), ("roots", _num(v.roots)),
+            ("duplicates removed", _num(v.duplicates))]
     lines += _table(["", ""], rows)
-    per_depth = v.get("per_depth") or {}
-    if per_depth:
-        lines += _table(["depth", "nodes"], [(d if d != "0" else "0 (roots)", _num(n)) for d, n in per_depth.items()])
-    rejections = v.get("rejections") or {}
-    if rejections:
-        total = sum(rejections.values()) or 1
-        top = list(rejections.items())[:_MAX_REJECTION_ROWS]
+    if v.per_depth:
+        lines += _table(["depth", "nodes"], [(d if d != "0" else "0 (roots)", _num(n)) for d, n in v.per_depth.items()])
+    if v.rejections:
+        total = sum(v.rejections.values()) or 1
+        top = list(v.rejections.items())[:_MAX_REJECTION_ROWS]
         lines += ["Top rejection reasons:", ""]
         lines += _table(["reason", "candidates", "share of rejections"],
                         [(_cell(k), _num(n), _pct(n / total)) for k, n in top])
-    if v.get("per_generator"):
-        lines += _table(["generator", "stats"], [(_cell(k), _kv(val)) for k, val in v["per_generator"].items()])
-    if v.get("tree_html"):
-        first = v["tree_html"][0]
-        more = f" ({len(v['tree_html']) - 1} more in `variants/`)" if len(v["tree_html"]) > 1 else ""
+    if v.per_generator:
+        lines += _table(["generator", "stats"], [(_cell(k), _fields(g)) for k, g in v.per_generator.items()])
+    if v.tree_html:
+        first = v.tree_html[0]
+        more = f" ({len(v.tree_html) - 1} more in `variants/`)" if len(v.tree_html) > 1 else ""
         lines += [f"Tree picture: [{first}]({first}){more}", ""]
     return lines
 
 
-def _training(r: Mapping[str, Any], plots: Mapping[str, PlotResult]) -> list[str]:
+def _training(r: Report, plots: Mapping[str, PlotResult]) -> list[str]:
     lines = ["## Training", ""]
-    t = r.get("training")
+    t = r.training
     if t is None:
         return lines + ["The train stage did not run.", ""] + _plot(plots, "depth_reward")
-    rows = [("steps", _num(t["steps"])), ("wall time", _seconds(t["seconds"])),
-            ("reward, first step", _num(t["reward_first"])), ("reward, last step", _num(t["reward_last"])),
-            ("reward, best step", _num(t["reward_best"])),
-            ("reward checks failed (error/timeout)", _num(t["reward_failures_total"])),
-            ("roots mastered at the end", _num(t["roots_mastered_last"])),
-            ("trained model saved (train/final)", _num(t["final_model_saved"]))]
-    if isinstance(t["reward_failures"], Mapping):
-        rows += [(f"reward checks failed: {_cell(k)}", _num(v)) for k, v in t["reward_failures"].items()]
-    rows += [(f"dynamic sampling: {_cell(k)}", _num(v)) for k, v in t["dynamic_sampling"].items()]
+    rows = [("steps", _num(t.steps)), ("wall time", _seconds(t.seconds)),
+            ("reward, first step", _num(t.reward_first)), ("reward, last step", _num(t.reward_last)),
+            ("reward, best step", _num(t.reward_best)),
+            ("reward checks failed (error/timeout)", _num(t.reward_failures_total)),
+            ("roots mastered at the end", _num(t.roots_mastered_last)),
+            ("trained model saved (train/final)", _num(t.final_model_saved))]
+    rows += [(f"reward checks failed: {_cell(k)}", _num(v)) for k, v in (t.reward_failures or {}).items()]
+    rows += [(f"dynamic sampling: {_cell(k)}", _num(v)) for k, v in t.dynamic_sampling.items()]
     lines += _table(["", ""], rows)
-    if t["final_depth_success"]:
+    if t.final_depth_success:
         lines += ["Curriculum success estimate at the end, per depth:", ""]
-        lines += _table(["depth", "success"], [(d, _pct(s)) for d, s in t["final_depth_success"].items()])
+        lines += _table(["depth", "success"], [(d, _pct(s)) for d, s in t.final_depth_success.items()])
     return lines + _plot(plots, "depth_reward")
 
 
-def _ttrl(r: Mapping[str, Any], plots: Mapping[str, PlotResult]) -> list[str]:
+def _ttrl(t: TtrlSection | None, plots: Mapping[str, PlotResult]) -> list[str]:
     lines = ["## Test-time RL", ""]
-    t = r.get("ttrl")
     if t is None:
         return lines + ["The ttrl stage did not run.", ""] + _plot(plots, "ttrl_steps")
-    if t.get("trained_on_problem"):
+    if t.trained_on_problem:
         lines += ["**Not the authors' protocol: the test problems were training prompts "
                   "(ttrl.train_on_problem=true). This is verifier-filtered best-of-N, not test-time learning.**", ""]
-    vs = t.get("vs_control") or {}
-    attempted = vs.get("attempted") or {}
-    every = vs.get("all_test_problems") or {}
-    rows = [("protocol", _cell(t.get("protocol") or _DASH)),
-            ("weights reset after each problem", _num(t.get("reset_weights"))),
-            ("problems attempted", _num(t["attempted"])),
-            ("skipped (already solved)", _num(t["skipped_already_solved"])),
-            ("samples per problem (adapted and control)", _num(t.get("eval_samples"))),
-            ("solved by the adapted model", _num(t["solved"])),
-            ("solved by the control (un-adapted, same samples)", _num(t["control_solved"])),
-            ("attempted: pass@1 adapted", _ci(t.get("attempted_pass@1"))),
-            ("attempted: pass@1 control", _ci(t.get("attempted_control_pass@1"))),
-            ("attempted: adapted minus control, pass@1", _paired(attempted.get("pass@1"))),
-            ("attempted: adapted minus control, solved", _paired(attempted.get("solved"))),
-            (f"all test problems: accuracy (from {t['base_stage'] or _DASH})", _pct(t["accuracy"])),
-            ("all test problems: accuracy, control", _pct(t["accuracy_control"])),
-            ("all test problems: TTRL minus control, solved", _paired(every.get("solved"))),
-            ("all test problems: TTRL minus control, pass@1", _paired(every.get("pass@1"))),
-            ("wall time", _seconds(t["seconds"]))]
+    attempted = t.vs_control.attempted if t.vs_control else None
+    every = t.vs_control.all_test_problems if t.vs_control else None
+    rows = [("protocol", _cell(t.protocol or _DASH)),
+            ("weights reset after each problem", _num(t.reset_weights)),
+            ("problems attempted", _num(t.attempted)),
+            ("skipped (already solved)", _num(t.skipped_already_solved)),
+            ("samples per problem (adapted and control)", _num(t.eval_samples)),
+            ("solved by the adapted model", _num(t.solved)),
+            ("solved by the control (un-adapted, same samples)", _num(t.control_solved)),
+            ("attempted: pass@1 adapted", _ci(t.attempted_pass_at_1)),
+            ("attempted: pass@1 control", _ci(t.attempted_control_pass_at_1)),
+            ("attempted: adapted minus control, pass@1", _paired(attempted.pass_at_1 if attempted else None)),
+            ("attempted: adapted minus control, solved", _paired(attempted.solved if attempted else None)),
+            (f"all test problems: accuracy (from {t.base_stage or _DASH})", _pct(t.accuracy)),
+            ("all test problems: accuracy, control", _pct(t.accuracy_control)),
+            ("all test problems: TTRL minus control, solved", _paired(every.solved if every else None)),
+            ("all test problems: TTRL minus control, pass@1", _paired(every.pass_at_1 if every else None)),
+            ("wall time", _seconds(t.seconds))]
     lines += _table(["", ""], rows)
-    lines += [f"*{note}*" for note in t["notes"]] + ([""] if t["notes"] else [])
-    problems = t["problems"]
-    if problems:
-        rows = [(_cell(p["problem_id"]), _num(p["trained_on_problem"]), _num(p["variants"]), _num(p["steps"]),
-                 f"{p['adapted_correct']}/{p['samples']}", _num(p["adapted_greedy"]),
-                 f"{p['control_correct']}/{p['samples']}", _num(p["control_greedy"]))
-                for p in problems[:_MAX_TTRL_ROWS]]
+    lines += [f"*{note}*" for note in t.notes] + ([""] if t.notes else [])
+    if t.problems:
+        rows = [(_cell(p.problem_id), _num(p.trained_on_problem), _num(p.variants), _num(p.steps),
+                 f"{p.adapted_correct}/{p.samples}", _num(p.adapted_greedy),
+                 f"{p.control_correct}/{p.samples}", _num(p.control_greedy))
+                for p in t.problems[:_MAX_TTRL_ROWS]]
         lines += _table(["problem", "trained on problem", "variants", "steps", "adapted correct",
                          "adapted greedy", "control correct", "control greedy"], rows)
-        if len(problems) > _MAX_TTRL_ROWS:
-            lines += [f"({len(problems) - _MAX_TTRL_ROWS} more in `ttrl/results.jsonl`)", ""]
+        if len(t.problems) > _MAX_TTRL_ROWS:
+            lines += [f"({len(t.problems) - _MAX_TTRL_ROWS} more in `ttrl/results.jsonl`)", ""]
     return lines + _plot(plots, "ttrl_steps")
 
 
-def _timings(r: Mapping[str, Any]) -> list[str]:
+def _timings(r: Report) -> list[str]:
     lines = ["## Wall time", ""]
-    timings = r.get("wall_time") or {}
-    if not timings:
+    if not r.wall_time:
         return lines + ["timings.json is missing.", ""]
-    rows = [(stage, _seconds(sec)) for stage, sec in timings.items()]
-    rows.append(("**total**", _seconds(r.get("wall_time_total"))))
+    rows = [(stage, _seconds(sec)) for stage, sec in r.wall_time.items()]
+    rows.append(("**total**", _seconds(r.wall_time_total)))
     return lines + _table(["stage", "wall time"], rows)
 
 
-def render_markdown(report: Mapping[str, Any], plots: Sequence[PlotResult] = (), plots_note: str = "") -> str:
-    """The full ``report.md`` text for a ``report.json`` dict and the plots drawn for it."""
+def render_markdown(report: Report, plots: Sequence[PlotResult] = (), plots_note: str = "") -> str:
+    """The full ``report.md`` text for a ``report.json`` record and the plots drawn for it."""
     by_name = {p.name: p for p in plots}
     lines = _header(report)
     if plots_note:
         lines += [f"*{plots_note}*", ""]
-    lines += _results(report, by_name) + _validation(report) + _decontamination(report) + _variants(report)
+    lines += _results(report, by_name) + _validation(report.validation)
+    lines += _decontamination(report.decontamination) + _variants(report)
     lines += _training(report, by_name)
-    lines += _ttrl(report, by_name) + _timings(report)
-    lines += ["## Definitions", ""] + [f"- **{k}**: {v}" for k, v in report["definitions"].items()] + [""]
-    if report.get("warnings"):
-        lines += ["## Warnings", ""] + [f"- {str(w).replace(chr(10), ' ')}" for w in report["warnings"]]
+    lines += _ttrl(report.ttrl, by_name) + _timings(report)
+    lines += ["## Definitions", ""] + [f"- **{k}**: {v}" for k, v in report.definitions.items()] + [""]
+    if report.warnings:
+        lines += ["## Warnings", ""] + [f"- {str(w).replace(chr(10), ' ')}" for w in report.warnings]
         lines += [""]
     return "\n".join(lines).rstrip() + "\n"

@@ -19,7 +19,8 @@ from ladder_core.evaluation.solved import DEFINITION as SOLVED_DEFINITION
 from ladder_core.evaluation.solved import is_solved
 
 if TYPE_CHECKING:
-    from ladder_core.report.summary import EvalResult, ProblemOutcome, TtrlResult
+    from ladder_core.artifacts import EvalProblemResult
+    from ladder_core.report.summary import EvalView, TtrlView
 
 DEFINITIONS: dict[str, str] = {
     "pass@k": "unbiased estimate 1 - C(n-c, k)/C(n, k) per problem (n samples, c correct), averaged over "
@@ -47,7 +48,7 @@ def pass_at_k(n: int, c: int, k: int) -> float:
     return _unbiased_pass_at_k(n, c, min(k, n))
 
 
-def pass_at_k_table(problems: Iterable[ProblemOutcome], ks: Iterable[int]) -> dict[int, float]:
+def pass_at_k_table(problems: Iterable[EvalProblemResult], ks: Iterable[int]) -> dict[int, float]:
     """Mean pass@k over problems for each k not larger than the smallest sample count."""
     problems = [p for p in problems if p.n > 0]
     if not problems:
@@ -59,12 +60,12 @@ def pass_at_k_table(problems: Iterable[ProblemOutcome], ks: Iterable[int]) -> di
             for k in wanted if k <= n_min}
 
 
-def solved(outcome: ProblemOutcome) -> bool:
+def solved(outcome: EvalProblemResult) -> bool:
     """``DEFINITIONS["solved"]`` (:func:`ladder_core.evaluation.solved.is_solved`)."""
     return is_solved(outcome.greedy_correct, outcome.n, outcome.n_correct)
 
 
-def solved_accuracy(result: EvalResult) -> float | None:
+def solved_accuracy(result: EvalView) -> float | None:
     """Share of problems ``solved`` (greedy accuracy when greedy ran)."""
     if result.greedy_accuracy is not None:
         return result.greedy_accuracy
@@ -112,7 +113,7 @@ def _mean(values: list[float]) -> float | None:
     return sum(values) / len(values) if values else None
 
 
-def ttrl_accuracy(base: EvalResult | None, ttrl: TtrlResult | None) -> TtrlAccuracy:
+def ttrl_accuracy(base: EvalView | None, ttrl: TtrlView | None) -> TtrlAccuracy:
     """Combine the model TTRL started from (``evaluate``, else ``baseline``) with TTRL's per-problem results."""
     out = TtrlAccuracy(base_stage=base.stage if base else None)
     if base is None or ttrl is None:

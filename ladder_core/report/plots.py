@@ -100,7 +100,7 @@ def _depth_reward(summary: RunSummary, accuracy: TtrlAccuracy) -> Any:
     from matplotlib import colormaps
 
     depths = sorted({d for s in steps for d in (*s.depth_reward, *s.depth_success)}, key=int)  # "10" after "9"
-    cmap = colormaps["viridis"]
+    cmap = colormaps.get_cmap("viridis")
     color = {d: cmap(i / max(1, len(depths) - 1) * 0.85) for i, d in enumerate(depths)}
     window = max(1, len(steps) // 25)
     fig = _figure(10.0, 4.2)

@@ -10,9 +10,8 @@ never zero.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from ladder_core.artifacts import (
     Decontamination,
@@ -23,11 +22,7 @@ from ladder_core.artifacts import (
     TtrlProblemResult,
     TtrlSummary,
     VariantsStats,
-    to_dict,
 )
-
-#: One test problem's evaluation (the report reads the evaluation's own line record).
-ProblemOutcome = EvalProblemResult
 
 
 def _int_keys(values: Mapping[str, float]) -> dict[int, float]:
@@ -35,7 +30,7 @@ def _int_keys(values: Mapping[str, float]) -> dict[int, float]:
 
 
 @dataclass
-class EvalResult:
+class EvalView:
     """``baseline/`` or ``evaluate/``: ``summary.json`` and the ``results.jsonl`` lines.
 
     ``recomputed``: the summary was missing (a run killed before the end of the
@@ -83,7 +78,7 @@ class EvalResult:
 
 
 @dataclass
-class VariantsResult:
+class VariantsView:
     """``variants/``: ``stats.json``, the depth of every stored node, and the tree pictures."""
 
     stats: VariantsStats | None = None
@@ -123,14 +118,6 @@ class VariantsResult:
         return self.stats.duplicates if self.stats else None
 
     @property
-    def per_generator(self) -> dict[str, Any]:
-        return {k: asdict(v) for k, v in self.stats.per_generator.items()} if self.stats else {}
-
-    @property
-    def raw(self) -> dict[str, Any]:
-        return to_dict(self.stats) if self.stats else {}
-
-    @property
     def acceptance_rate(self) -> float | None:
         if self.proposed and self.accepted is not None:
             return self.accepted / self.proposed
@@ -138,7 +125,7 @@ class VariantsResult:
 
 
 @dataclass
-class TrainingResult:
+class TrainingView:
     """``train/``: ``summary.json`` (:class:`TrainSummary`), the ``log.jsonl`` steps, and the final model."""
 
     summary: TrainSummary | None = None
@@ -176,22 +163,20 @@ class TrainingResult:
         return max(rewards) if rewards else None
 
     @property
-    def dynamic_sampling(self) -> dict[str, Any]:
+    def dynamic_sampling(self) -> dict[str, int | float]:
         if self.summary:
             return dict(self.summary.dynamic_sampling)
         return dict(self.log[-1].dynamic) if self.log else {}
 
     @property
-    def reward_failures(self) -> Any:
-        return self.summary.reward_failures if self.summary else None
+    def reward_failures(self) -> dict[str, int] | None:
+        """Completions scored 0 or as errors, by kind (``None``: training did not finish)."""
+        return dict(self.summary.reward_failures) if self.summary else None
 
     @property
     def reward_failures_total(self) -> int | None:
-        """Failures as one number (a count, or the sum of a per-kind mapping)."""
-        value = self.reward_failures
-        if isinstance(value, Mapping):
-            return int(sum(value.values()))
-        return None if value is None else int(value)
+        failures = self.reward_failures
+        return None if failures is None else sum(failures.values())
 
     @property
     def final_depth_success(self) -> dict[int, float]:
@@ -208,7 +193,7 @@ class TrainingResult:
 
 
 @dataclass
-class TtrlResult:
+class TtrlView:
     """``ttrl/``: ``summary.json`` (:class:`TtrlSummary`) and the ``results.jsonl`` lines
     (:class:`TtrlProblemResult`); counts come from the lines when there are any."""
 
@@ -273,21 +258,29 @@ class RunSummary:
     stages_configured: list[str] = field(default_factory=list)
     #: stage -> "done" (DONE.json), "finished" (summary but no DONE.json), "partial", "missing".
     stage_status: dict[str, str] = field(default_factory=dict)
-    baseline: EvalResult | None = None
-    final: EvalResult | None = None
-    variants: VariantsResult | None = None
-    training: TrainingResult | None = None
-    ttrl: TtrlResult | None = None
+    baseline: EvalView | None = None
+    final: EvalView | None = None
+    variants: VariantsView | None = None
+    training: TrainingView | None = None
+    ttrl: TtrlView | None = None
     #: ``baseline/validation`` and ``evaluate/validation`` (evaluation.validation=true).
-    validation_baseline: EvalResult | None = None
-    validation_final: EvalResult | None = None
-    #: Nodes dropped as equal to an evaluation problem (variants stage + train stage), see decontaminate.py.
-    decontamination: dict[str, Decontamination] = field(default_factory=dict)
+    validation_baseline: EvalView | None = None
+    validation_final: EvalView | None = None
     timings: dict[str, float] = field(default_factory=dict)
     eval_k: list[int] = field(default_factory=list)
     ttrl_eval_samples: int | None = None
     plots_enabled: bool = True
     warnings: list[str] = field(default_factory=list)
+
+    @property
+    def decontamination_variants(self) -> Decontamination | None:
+        """Nodes the variants stage dropped as equal to an evaluation problem (see decontaminate.py)."""
+        return self.variants.stats.decontamination if self.variants and self.variants.stats else None
+
+    @property
+    def decontamination_train(self) -> Decontamination | None:
+        """The same check re-run on the nodes training really saw."""
+        return self.training.summary.decontamination if self.training and self.training.summary else None
 
     @property
     def stages_run(self) -> list[str]:

@@ -12,8 +12,12 @@ the middle leaves a folder that ``get_last_checkpoint`` picks and
   trainer state and model weights, warning about each newer folder it skips
   (a torn one from before this fix, or one a user emptied by hand);
 * :class:`AttemptLedger` keeps the wall time of every attempt at a job in a
-  small JSON file, refreshed by a heartbeat thread, so that a killed attempt's
-  time is still counted after a resume.
+  small JSON file (the :class:`~ladder_core.artifacts.Attempts` record),
+  refreshed by a heartbeat thread, so that a killed attempt's time is still
+  counted after a resume.
+
+The ``ladder_*.json`` files are records of :mod:`ladder_core.artifacts`
+(:func:`read_checkpoint_json` reads one back typed).
 
 The mixin overrides two private ``Trainer`` methods (``_save_checkpoint``,
 ``_get_output_dir``); ``tests/test_checkpoints.py`` has a canary that fails
@@ -32,7 +36,9 @@ import time
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from ladder_core.artifacts import ArtifactError, Attempt, Attempts, read_json, write_json
 
 log = logging.getLogger(__name__)
 
@@ -86,13 +92,20 @@ def checkpoint_step(path: Path) -> int:
     return int(match.group(1))
 
 
-def read_checkpoint_json(checkpoint: Path, name: str) -> dict[str, Any]:
-    """A ``ladder_*.json`` file written by a checkpoint writer, or ``{}``."""
-    try:
-        data = json.loads((checkpoint / name).read_text())
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
+R = TypeVar("R")
+
+
+def read_checkpoint_json(checkpoint: Path, name: str, cls: type[R]) -> R | None:
+    """The ``ladder_*.json`` record ``name`` of a checkpoint, or ``None`` when the checkpoint has none.
+
+    A file that does not fit ``cls`` (corrupt, or from a newer ladder) is an
+    :class:`~ladder_core.artifacts.ArtifactError` naming it: resuming with
+    counters that do not match the weights would be silently wrong.
+    """
+    path = checkpoint / name
+    if not path.is_file():
+        return None
+    return read_json(path, cls)
 
 
 class AtomicCheckpointMixin:
@@ -158,23 +171,26 @@ class AttemptLedger:
         self.path = path
         self.heartbeat_s = heartbeat_s
         self._previous = 0.0
-        self._attempts: list[dict[str, Any]] = []
+        self._attempts: list[Attempt] = []
         self._start = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
 
-    def _read(self) -> list[dict[str, Any]]:
+    def _read(self) -> list[Attempt]:
+        """Earlier attempts; an unreadable ledger is named in a warning and restarted (it only counts time)."""
+        if not self.path.is_file():
+            return []
         try:
-            data = json.loads(self.path.read_text())
-            return [a for a in data.get("attempts", []) if isinstance(a, dict)]
-        except (OSError, ValueError, AttributeError):
+            return list(read_json(self.path, Attempts).attempts)
+        except ArtifactError as exc:
+            log.warning("%s; earlier attempts' time is not counted", exc)
             return []
 
     def start(self, fresh: bool = False) -> None:
         self._attempts = [] if fresh else self._read()
-        self._previous = sum(float(a.get("seconds", 0.0)) for a in self._attempts)
-        self._attempts.append({"started": time.strftime("%Y-%m-%dT%H:%M:%S"), "seconds": 0.0, "finished": False})
+        self._previous = sum(a.seconds for a in self._attempts)
+        self._attempts.append(Attempt(started=time.strftime("%Y-%m-%dT%H:%M:%S"), seconds=0.0))
         self._start = time.monotonic()
         self._write()
         self._stop.clear()
@@ -189,12 +205,9 @@ class AttemptLedger:
         with self._lock:
             if not self._attempts:
                 return
-            self._attempts[-1]["seconds"] = round(time.monotonic() - self._start, 2)
-            self._attempts[-1]["finished"] = finished
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.write_text(json.dumps({"attempts": self._attempts}, indent=1))
-            os.replace(tmp, self.path)
+            self._attempts[-1] = Attempt(started=self._attempts[-1].started,
+                                         seconds=round(time.monotonic() - self._start, 2), finished=finished)
+            write_json(self.path, Attempts(attempts=list(self._attempts)))
 
     @property
     def attempts(self) -> int:

@@ -18,7 +18,6 @@ rather than forking:
 
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -33,10 +32,10 @@ from torch.utils.data import Sampler
 from transformers import TrainerCallback
 from trl import GRPOConfig, GRPOTrainer
 
-from ladder_core.artifacts import TrainStep, append_jsonl, read_jsonl, write_jsonl
+from ladder_core.artifacts import CurriculumCheckpoint, TrainStep, append_jsonl, read_jsonl, write_json, write_jsonl
 from ladder_core.difficulty.dynamic_sampling import DynamicSamplingStats
 from ladder_core.records import TreeNode
-from ladder_core.training.checkpoints import AtomicCheckpointMixin
+from ladder_core.training.checkpoints import AtomicCheckpointMixin, read_checkpoint_json
 from ladder_core.training.distributed import timeout_seconds
 from ladder_core.training.rewards import ScoredBatch
 
@@ -45,10 +44,6 @@ log = logging.getLogger(__name__)
 CURRICULUM_STATE_FILE = "ladder_curriculum.json"
 _CHECKPOINTING_ARG = ("activation_checkpointing" if "activation_checkpointing" in GRPOConfig.__dataclass_fields__
                       else "gradient_checkpointing")
-
-
-#: A problem the trainer may sample: the one tree-node record (roots included).
-TrainingNode = TreeNode
 
 
 def grpo_config(cfg: Any, output_dir: Path, *, num_processes: int = 1, max_steps: int | None = None) -> GRPOConfig:
@@ -108,7 +103,7 @@ def grpo_config(cfg: Any, output_dir: Path, *, num_processes: int = 1, max_steps
     return GRPOConfig(**kwargs)
 
 
-def build_dataset(nodes: Sequence[TrainingNode], render_prompt: Callable[[TrainingNode], Any]) -> Any:
+def build_dataset(nodes: Sequence[TreeNode], render_prompt: Callable[[TreeNode], Any]) -> Any:
     """A ``datasets.Dataset`` of every trainable node; the sampler picks rows by node id."""
     from datasets import Dataset
 
@@ -463,17 +458,16 @@ class LadderCallback(TrainerCallback):
     def on_save(self, args: Any, state: Any, control: Any, **kw: Any) -> None:
         ckpt = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if ckpt.is_dir() and state.is_world_process_zero:
-            (ckpt / CURRICULUM_STATE_FILE).write_text(json.dumps(
-                {"curriculum": self.curriculum.state_dict(), "dynamic": self.counters().as_dict()}))
+            write_json(ckpt / CURRICULUM_STATE_FILE, CurriculumCheckpoint(
+                curriculum=self.curriculum.state_dict(), dynamic=self.counters().as_dict()))
 
 
 def restore_curriculum(checkpoint: Path, curriculum: Any, counters: DynamicSamplingStats) -> bool:
-    path = checkpoint / CURRICULUM_STATE_FILE
-    if not path.exists():
+    state = read_checkpoint_json(checkpoint, CURRICULUM_STATE_FILE, CurriculumCheckpoint)
+    if state is None:
         return False
-    state = json.loads(path.read_text())
-    curriculum.load_state_dict(state["curriculum"])
-    for key, value in state.get("dynamic", {}).items():
+    curriculum.load_state_dict(state.curriculum)
+    for key, value in state.dynamic.items():
         if key in counters.__dataclass_fields__:
             setattr(counters, key, value)
     return True

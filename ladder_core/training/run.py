@@ -2,25 +2,23 @@
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from ladder_core.artifacts import TrainStep, TrainSummary, read_jsonl
+from ladder_core.artifacts import RewardFaultsCheckpoint, TrainStep, TrainSummary, read_jsonl, write_json
 from ladder_core.console import install_console_progress
 from ladder_core.deadlines import PluginDeadlines
 from ladder_core.domain import Domain
 from ladder_core.hookspecs import TrainStepInfo
 from ladder_core.plugins import PluginHost
 from ladder_core.prompting import PromptFormat
-from ladder_core.records import Problem
+from ladder_core.records import Problem, TreeNode
 from ladder_core.training.grpo import (
     LadderCallback,
     LadderGRPOTrainer,
     TrainingMonitor,
-    TrainingNode,
     build_dataset,
     grpo_config,
     restore_curriculum,
@@ -34,7 +32,7 @@ REWARD_FAULTS_FILE = "ladder_reward_faults.json"
 log = logging.getLogger(__name__)
 
 
-def make_curriculum(cfg: Any, nodes: Sequence[TrainingNode], seed: int, mode: str | None = None) -> Any:
+def make_curriculum(cfg: Any, nodes: Sequence[TreeNode], seed: int, mode: str | None = None) -> Any:
     from ladder_core.difficulty.config import CurriculumConfig
     from ladder_core.difficulty.sampler import CurriculumSampler
 
@@ -65,7 +63,7 @@ def extra_reward_functions(cfg: Any, domain: Domain, host: PluginHost | None) ->
 def train_on_nodes(
     cfg: Any,
     domain: Domain,
-    nodes: Sequence[TrainingNode],
+    nodes: Sequence[TreeNode],
     model: Any,
     tokenizer: Any,
     out_dir: Path,
@@ -147,16 +145,17 @@ def train_on_nodes(
                               counters=lambda: trainer.ladder_counters, on_step=notify,
                               stop_when_watched_solved=bool(watch), faults=reward.faults.take_step)
     trainer.add_callback(callback)
-    trainer.ladder_checkpoint_writers = [lambda path: (path / REWARD_FAULTS_FILE).write_text(
-        json.dumps({"faults": reward.faults.totals(), "checks": reward.stats.checks}))]
+    trainer.ladder_checkpoint_writers = [lambda path: write_json(path / REWARD_FAULTS_FILE, RewardFaultsCheckpoint(
+        faults=reward.faults.totals(), checks=reward.stats.checks))]
     install_console_progress(trainer, desc=stage)
 
     checkpoint = latest_valid_checkpoint(ckpt_dir) if resume else None
     if checkpoint:
         restore_curriculum(checkpoint, curriculum, trainer.ladder_counters)
-        saved = read_checkpoint_json(checkpoint, REWARD_FAULTS_FILE)
-        reward.faults.restore(saved.get("faults") or {})
-        reward.stats.checks += int(saved.get("checks") or 0)
+        saved = read_checkpoint_json(checkpoint, REWARD_FAULTS_FILE, RewardFaultsCheckpoint)
+        if saved is not None:
+            reward.faults.restore(saved.faults)
+            reward.stats.checks += saved.checks
         truncate_log(log_path, int(checkpoint.name.split("-")[-1]))
         log.info("resuming %s from %s", stage, checkpoint)
     elif log_path.exists():

@@ -2,7 +2,7 @@
 
 The pieces, one concern each:
 
-``node``          the :class:`VariantNode` record (roots are depth-0 nodes)
+``node``          variant ids (the node record is :class:`ladder_core.records.TreeNode`)
 ``store``         crash-safe storage under ``<run_dir>/variants/`` and its readers
 ``builder``       :class:`TreeBuilder` (rounds, filters, dedup, resume)
 ``llm_generator`` the core's ``llm`` generator (prompted language model)
@@ -16,7 +16,7 @@ Importing this package does not import torch or any backend.
 from __future__ import annotations
 
 from ladder_core.variants.builder import BuildResult, TreeBuilder, TreeConfig
-from ladder_core.variants.node import UNPARSEABLE_REPLY, VariantNode, variant_id
+from ladder_core.variants.node import UNPARSEABLE_REPLY, variant_id
 from ladder_core.variants.resolve import resolve_generators
 from ladder_core.variants.stats import GeneratorStats, TreeStats, compute_tree_stats, stats_from_store, summarize
 from ladder_core.variants.store import (
@@ -40,7 +40,6 @@ __all__ = [
     "TreeBuilder",
     "TreeConfig",
     "TreeStats",
-    "VariantNode",
     "VariantStore",
     "compute_tree_stats",
     "load_hf_dataset",

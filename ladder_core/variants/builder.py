@@ -39,10 +39,10 @@ from typing import Any
 
 from ladder_core.deadlines import FAULTS, PluginDeadlines, call_with_deadline
 from ladder_core.domain import Domain, VariantGenerator
-from ladder_core.records import Problem, ValidatedVariant, VariantProposal, VariantRejection
+from ladder_core.records import Problem, TreeNode, ValidatedVariant, VariantProposal, VariantRejection
 from ladder_core.config_nodes import coerce_node
 from ladder_core.schema import VariantsConfig
-from ladder_core.variants.node import UNPARSEABLE_REPLY, VariantNode, variant_id
+from ladder_core.variants.node import UNPARSEABLE_REPLY, variant_id
 from ladder_core.variants.stats import TreeStats, compute_tree_stats, summarize
 from ladder_core.variants.store import Rejection, VariantStore
 
@@ -104,7 +104,7 @@ class BuildResult:
     """What :meth:`TreeBuilder.build` returns: per-root stats and every node of the requested roots."""
 
     stats: dict[str, TreeStats]
-    nodes: list[VariantNode]
+    nodes: list[TreeNode]
     rounds_run: int
     seconds: float
     resumed: bool
@@ -121,8 +121,8 @@ class BuildResult:
 class _RootState:
     """What the builder keeps per root between rounds (all rebuilt from the store on resume)."""
 
-    root: VariantNode
-    nodes: list[VariantNode] = field(default_factory=list)
+    root: TreeNode
+    nodes: list[TreeNode] = field(default_factory=list)
     exact: set[str] = field(default_factory=set)
     canonical: set[str] = field(default_factory=set)
     expanded: Counter[str] = field(default_factory=Counter)
@@ -137,7 +137,7 @@ class _RootState:
     def proposed(self) -> int:
         return self.accepted + len(self.rejections)
 
-    def add(self, node: VariantNode) -> None:
+    def add(self, node: TreeNode) -> None:
         self.nodes.append(node)
         self.exact.add(node.text)
         if node.canonical:
@@ -244,7 +244,7 @@ class TreeBuilder:
     def _restore(self, roots: Sequence[Problem], snapshot: Any) -> tuple[dict[str, _RootState], Counter[str]]:
         states: dict[str, _RootState] = {}
         for problem in roots:
-            root = VariantNode.from_root(problem)
+            root = TreeNode.from_root(problem)
             canonical = self._canonical(problem)
             states[problem.id] = _RootState(root=_with_canonical(root, canonical))
         for node in snapshot.nodes:
@@ -286,7 +286,7 @@ class TreeBuilder:
         return str(call.value)
 
     # ------------------------------------------------------------------- round
-    def _select(self, state: _RootState) -> list[VariantNode]:
+    def _select(self, state: _RootState) -> list[TreeNode]:
         """Nodes of one root to expand this round: least expanded, then shallowest, ties at random."""
         cfg = self.config
         rng = random.Random(f"{cfg.seed}|select|{state.root.id}|{state.rounds}")
@@ -310,9 +310,9 @@ class TreeBuilder:
         return out
 
     def _run_round(self, round_index: int, active: list[_RootState], tallies: Counter[str]
-                   ) -> tuple[list[VariantNode], list[Rejection], list[str], dict[str, int]]:
+                   ) -> tuple[list[TreeNode], list[Rejection], list[str], dict[str, int]]:
         cfg = self.config
-        requests: list[tuple[_RootState, VariantNode]] = [(s, n) for s in active for n in self._select(s)]
+        requests: list[tuple[_RootState, TreeNode]] = [(s, n) for s in active for n in self._select(s)]
         assignment = self._assign(len(requests), tallies)
         requested: Counter[str] = Counter()
         proposals: list[list[tuple[str, VariantProposal]]] = [[] for _ in requests]
@@ -334,13 +334,13 @@ class TreeBuilder:
             for k, props in zip(mine, got, strict=True):
                 proposals[k] = [(generator.name, p) for p in list(props)[:cfg.children_per_node]]
             requested[generator.name] = len(mine) * cfg.children_per_node
-        new_nodes: list[VariantNode] = []
+        new_nodes: list[TreeNode] = []
         new_rejections: list[Rejection] = []
         for (state, parent), props in zip(requests, proposals, strict=True):
             state.expanded[parent.id] += 1
             for gen_name, proposal in props:
                 outcome = self._filter(state, parent, gen_name, proposal, round_index)
-                if isinstance(outcome, VariantNode):
+                if isinstance(outcome, TreeNode):
                     state.add(outcome)
                     new_nodes.append(outcome)
                 else:
@@ -348,8 +348,8 @@ class TreeBuilder:
                     new_rejections.append(outcome)
         return new_nodes, new_rejections, [parent.id for _, parent in requests], dict(requested)
 
-    def _filter(self, state: _RootState, parent: VariantNode, gen_name: str, proposal: VariantProposal,
-                round_index: int) -> VariantNode | Rejection:
+    def _filter(self, state: _RootState, parent: TreeNode, gen_name: str, proposal: VariantProposal,
+                round_index: int) -> TreeNode | Rejection:
         cfg = self.config
 
         def reject(reason: str, detail: str = "") -> Rejection:
@@ -384,7 +384,7 @@ class TreeBuilder:
         if canonical and canonical in state.canonical:
             return reject("duplicate_canonical", canonical)
         seq = state.accepted + 1
-        node = VariantNode(
+        node = TreeNode(
             id=variant_id(state.root.id, seq),
             root_id=state.root.id,
             parent_id=parent.id,
@@ -418,17 +418,17 @@ class TreeBuilder:
                 return reject("reference_unsolved", f"not solved within {cfg.reference_check_timeout_s}s")
         return node
 
-    def _notify(self, nodes: list[VariantNode]) -> None:
+    def _notify(self, nodes: list[TreeNode]) -> None:
         if self.host is None or not nodes:
             return
-        by_root: dict[str, list[VariantNode]] = {}
+        by_root: dict[str, list[TreeNode]] = {}
         for node in nodes:
             by_root.setdefault(node.root_id, []).append(node)
         for root_id, grown in by_root.items():
             self.host.tree_grew(root_id, grown)
 
 
-def _with_canonical(node: VariantNode, canonical: str) -> VariantNode:
+def _with_canonical(node: TreeNode, canonical: str) -> TreeNode:
     from dataclasses import replace
 
     return replace(node, canonical=canonical)

@@ -7,9 +7,6 @@ curriculum and the trainer use the very same record.
 
 from __future__ import annotations
 
-from ladder_core.records import TreeNode
-
-
 #: ``VariantProposal.note`` of the placeholder an LLM generator returns for a reply in which
 #: ``parse_variant_reply`` found nothing, so the builder can count it (reason ``unparseable_reply``).
 UNPARSEABLE_REPLY = "unparseable_reply"
@@ -18,7 +15,3 @@ UNPARSEABLE_REPLY = "unparseable_reply"
 def variant_id(root_id: str, seq: int) -> str:
     """The id of the ``seq``-th accepted variant of a root (1-based): ``<root_id>/v<seq>``."""
     return f"{root_id}/v{seq}"
-
-
-#: The tree-node record under its older name (the same class as the trainer's and the curriculum's).
-VariantNode = TreeNode

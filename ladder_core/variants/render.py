@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-from ladder_core.variants.node import VariantNode
+from ladder_core.records import TreeNode
 
 _CSS = """
 body{font-family:system-ui,sans-serif;margin:1.5em;color:#222}
@@ -30,7 +30,7 @@ table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ccc;padding
 _DEPTH_COLOURS = ("#333", "#1f77b4", "#2ca02c", "#ff7f0e", "#d62728", "#9467bd")
 
 
-def _label(node: VariantNode) -> str:
+def _label(node: TreeNode) -> str:
     e = html.escape
     colour = _DEPTH_COLOURS[min(node.depth, len(_DEPTH_COLOURS) - 1)]
     parts = [f'<span class="depth" style="background:{colour}">d{node.depth}</span>',
@@ -47,7 +47,7 @@ def _label(node: VariantNode) -> str:
     return "".join(parts)
 
 
-def render_tree_html(nodes: Sequence[VariantNode], root_id: str, path: str | Path | None = None, *,
+def render_tree_html(nodes: Sequence[TreeNode], root_id: str, path: str | Path | None = None, *,
                      max_nodes: int = 5000, title: str | None = None) -> str:
     """The HTML page of the tree of ``root_id`` (written to ``path`` if given).
 
@@ -58,7 +58,7 @@ def render_tree_html(nodes: Sequence[VariantNode], root_id: str, path: str | Pat
     root = next((n for n in tree if n.depth == 0), None)
     if root is None:
         raise ValueError(f"no root node {root_id!r} among {len(nodes)} nodes")
-    children: dict[str, list[VariantNode]] = {}
+    children: dict[str, list[TreeNode]] = {}
     for node in tree:
         if node.parent_id is not None:
             children.setdefault(node.parent_id, []).append(node)
@@ -67,7 +67,7 @@ def render_tree_html(nodes: Sequence[VariantNode], root_id: str, path: str | Pat
     shown = _breadth_first(root, children, max_nodes)
     lines: list[str] = []
 
-    def emit(node: VariantNode) -> None:
+    def emit(node: TreeNode) -> None:
         kids = [k for k in children.get(node.id, []) if k.id in shown]
         if not kids:
             lines.append(f'<div class="leaf">{_label(node)}</div>')
@@ -100,7 +100,7 @@ def render_tree_html(nodes: Sequence[VariantNode], root_id: str, path: str | Pat
     return page
 
 
-def _breadth_first(root: VariantNode, children: dict[str, list[VariantNode]], limit: int) -> set[str]:
+def _breadth_first(root: TreeNode, children: dict[str, list[TreeNode]], limit: int) -> set[str]:
     shown: set[str] = set()
     queue = [root]
     while queue and len(shown) < limit:
@@ -110,7 +110,7 @@ def _breadth_first(root: VariantNode, children: dict[str, list[VariantNode]], li
     return shown
 
 
-def render_tree_png(nodes: Sequence[VariantNode], root_id: str, path: str | Path, *, max_nodes: int = 2000) -> Path:
+def render_tree_png(nodes: Sequence[TreeNode], root_id: str, path: str | Path, *, max_nodes: int = 2000) -> Path:
     """A PNG of the tree's shape (depth downwards, leaves spread across), coloured by depth."""
     import matplotlib
 
@@ -121,7 +121,7 @@ def render_tree_png(nodes: Sequence[VariantNode], root_id: str, path: str | Path
     root = next((n for n in tree if n.depth == 0), None)
     if root is None:
         raise ValueError(f"no root node {root_id!r}")
-    children: dict[str, list[VariantNode]] = {}
+    children: dict[str, list[TreeNode]] = {}
     for node in tree:
         if node.parent_id is not None:
             children.setdefault(node.parent_id, []).append(node)
@@ -129,7 +129,7 @@ def render_tree_png(nodes: Sequence[VariantNode], root_id: str, path: str | Path
     x: dict[str, float] = {}
     next_leaf = [0.0]
 
-    def place(node: VariantNode) -> float:
+    def place(node: TreeNode) -> float:
         kids = [k for k in children.get(node.id, []) if k.id in shown]
         if not kids:
             x[node.id] = next_leaf[0]

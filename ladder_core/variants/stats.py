@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ladder_core.variants.node import VariantNode
 from ladder_core.variants.store import Rejection, read_nodes, read_rejections, read_rounds
+from ladder_core.records import TreeNode
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class TreeStats:
         }
 
 
-def compute_tree_stats(root_id: str, nodes: Iterable[VariantNode], rejections: Iterable[Rejection], *,
+def compute_tree_stats(root_id: str, nodes: Iterable[TreeNode], rejections: Iterable[Rejection], *,
                        rounds: int = 0, target: int | None = None) -> TreeStats:
     """Stats of the tree of ``root_id`` from its nodes and rejections (others' records are ignored)."""
     per_depth: Counter[int] = Counter()
@@ -138,7 +138,7 @@ def stats_from_store(directory: str | Path, *, target: int | None = None,
     for record in read_rounds(directory):
         rounds.update(record.active)
     roots = list(root_ids) if root_ids is not None else [n.id for n in nodes if n.depth == 0]
-    by_root: dict[str, list[VariantNode]] = {r: [] for r in roots}
+    by_root: dict[str, list[TreeNode]] = {r: [] for r in roots}
     for node in nodes:
         if node.root_id in by_root:
             by_root[node.root_id].append(node)

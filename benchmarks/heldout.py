@@ -1,0 +1,111 @@
+"""The default job on held-out problems nobody tuned on: every arm, several seeds, paired intervals (issue #13).
+
+The held-out file ``benchmarks/data/heldout_tiny_products.jsonl`` (``benchmarks/heldout_set.py``, a seed
+used for nothing else) is the test set; the arms are :mod:`ablation`'s (base, RL on the roots only,
+LADDER uniform, LADDER adaptive = the default job, + TTRL on top) at equal training compute (same
+steps, prompts and group size), each seed with its own baseline, variant trees and TTRL run. On top of
+the ablation's table it reports, per arm, the useful groups per second of training (groups with
+non-zero reward variance, the only ones GRPO learns from) and the result on the two parts of the file:
+the 120 hard problems (drawn like the test set, the held-out claim) and the 20 single products of
+rung 2 (coefficient 1; the validation probe tuned on coefficient != 1 ones, never these).
+
+    python benchmarks/heldout.py --seeds 0 1 2 3 4 --write-docs              # everything, one process
+    python benchmarks/heldout.py --seeds 0 1 --threads 1 &  python benchmarks/heldout.py --seeds 2 3 4 --threads 1 &  wait
+    python benchmarks/heldout.py --seeds 0 1 2 3 4 --analyse-only --write-docs   # then the table
+
+Finished stages are kept, so an interrupted run resumes. Results: a table on stdout,
+``benchmarks/results/heldout.json``, and with ``--write-docs`` the block ``heldout`` of
+``docs/results.md`` and ``docs/img/heldout.png``.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+HELDOUT = HERE / "data" / "heldout_tiny_products.jsonl"
+RESULTS = HERE / "results" / "heldout.json"
+#: The file's two parts (benchmarks/heldout_set.py writes the 120 hard problems first).
+N_HARD = 120
+#: TTRL problems per seed on a CPU (the default job's 10 take about 7 min per seed here).
+TTRL_PROBLEMS = 3
+
+
+def _ablation() -> Any:
+    spec = importlib.util.spec_from_file_location("ablation", HERE / "ablation.py")
+    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    spec.loader.exec_module(module)  # type: ignore[union-attr]
+    return module
+
+
+def part(problem_id: str) -> str:
+    """``hard`` for the 120 held-out hard problems, ``rung2`` for the 20 single products."""
+    return "hard" if int(problem_id.rsplit("/", 1)[1]) < N_HARD else "rung2"
+
+
+def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
+    """Per part of the file: mean over seeds per arm, and adaptive vs base paired over (seed, problem)."""
+    from ladder_core.evaluation.intervals import paired_comparison, t_interval
+
+    ablation = _ablation()
+    analysis["parts"] = {}
+    lines = ["Per part of the held-out file (mean over seeds [95% t interval]; paired: adaptive minus base, "
+             "pooled over seed x problem pairs):", "",
+             "| part | arm | pass@1 % | greedy % |", "|---|---|---|---|"]
+    for name in ("hard", "rung2"):
+        entry: dict[str, Any] = {}
+        for arm in ablation.ARMS:
+            cell = []
+            for metric in ablation.METRICS:
+                values = []
+                for r in rows:
+                    probs = {pid: v for pid, v in r["problems"].get(arm, {}).items() if part(pid) == name}
+                    got = [v[metric] for v in probs.values() if metric in v]
+                    if got:
+                        values.append(sum(got) / len(got))
+                ci = t_interval(values)
+                entry.setdefault(arm, {})[metric] = ci.to_dict() if ci else None
+                cell.append(ablation._pct_ci(entry[arm][metric]))
+            lines.append(f"| {name} | {ablation.ARMS[arm]} | {cell[0]} | {cell[1]} |")
+        for metric in ablation.METRICS:
+            a, b = [], []
+            for r in rows:
+                pa, pb = r["problems"].get("adaptive", {}), r["problems"].get("base", {})
+                for pid in pb:
+                    if part(pid) == name and pid in pa and metric in pa[pid] and metric in pb[pid]:
+                        a.append(pa[pid][metric])
+                        b.append(pb[pid][metric])
+            pooled = paired_comparison(a, b) if a else None
+            entry[f"adaptive vs base ({metric})"] = pooled.to_dict() if pooled else None
+            if pooled:
+                low, high = pooled.low, pooled.high
+                lines.append(f"| {name} | adaptive minus base ({metric}) | {100 * pooled.delta:+.1f} "
+                             f"[{100 * low:+.1f}, {100 * high:+.1f}], p = {pooled.p_value:.3g} | |")
+        analysis["parts"][name] = entry
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None, host: Any = None, results: Path = RESULTS,
+         heldout: Path = HELDOUT) -> dict[str, Any]:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if "--overrides" in args:
+        raise SystemExit("benchmarks/heldout.py: pass overrides through benchmarks/ablation.py; this benchmark "
+                         "runs the default job as shipped")
+    threads = []
+    if "--threads" in args:  # a speed setting only: seeds run side by side share the cores without oversubscribing
+        i = args.index("--threads")
+        threads, args = [f"trainer.torch_threads={int(args[i + 1])}"], args[:i] + args[i + 2:]
+    fixed = ["--split", "test", "--out", str(ROOT / "runs" / "heldout"), "--overrides",
+             f"domain.test_set={heldout}", f"ttrl.max_problems={TTRL_PROBLEMS}", *threads]
+    if "--out" in args:
+        fixed = fixed[:2] + fixed[4:]
+    return _ablation().main([*fixed[:2], *args, *fixed[2:]], host=host, results=results, name="heldout",
+                            extend=by_part, prog="benchmarks/heldout.py")
+
+
+if __name__ == "__main__":
+    main()
