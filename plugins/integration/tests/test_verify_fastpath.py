@@ -198,3 +198,32 @@ def test_fast_path_verdicts_have_the_usual_reasons():
     assert v.status is VerdictStatus.CORRECT and "derivative matches" in v.reason
     v = checker.verify_in_process("integrate(x**2, x)", "<ANSWER>x**3/3 + C*x</ANSWER>", CONFIG)
     assert v.status is VerdictStatus.INCORRECT and v.reason.startswith("derivative differs from the integrand at x=")
+
+
+# ------------------------------------------------------------ light integrands
+
+
+def _verdicts(items: list, light_problems: bool) -> list:
+    original = checker._light_problem
+    if not light_problems:
+        checker._light_problem = lambda text: None
+    try:
+        checker.clear_caches()
+        return [checker.verify_in_process(p, f"<ANSWER>{a}</ANSWER>", CONFIG).status for p, a in items]
+    finally:
+        checker._light_problem = original
+        checker.clear_caches()
+
+
+def test_light_integrands_give_the_verdicts_of_sympy_integrands():
+    text = resources.files("ladder_integration").joinpath("data/verifier_public.jsonl").read_text()
+    rows = [json.loads(line) for line in text.splitlines() if line.strip()]
+    items = [(r["problem"], extract_answer(r["completion"]) or "") for r in rows]
+    items += [(p, a) for p in PROBLEMS for a in ANSWERS[::3]]
+    items += [(p, a) for p in ["integrate(floor(x)*x, x)", "integrate(x*x, x)", "integrate(oo*x, x)",
+                               "integrate(sin(-x)*cos(-x), x)", "integrate(exp(log(x)), x)", "integrate(y*x, x)",
+                               "integrate(x**2, (x, 0, 1))", "integrate(acos(-x), x)"]
+              for a in ["x**3/3", "-cos(x)**2/2", "x*acos(-x) + sqrt(1 - x**2)", "1/3", "x**2/2 + C"]]
+    light = _verdicts(items, True)
+    assert light == _verdicts(items, False)
+    assert sum(checker._light_problem(p) is not None for p in {p for p, _ in items}) >= 30

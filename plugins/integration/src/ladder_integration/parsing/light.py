@@ -319,11 +319,29 @@ def _light_functions() -> dict:
     return table
 
 
+_ANSWER_FUNCTIONS = _light_functions()
+# Problems: the same, and the problem-only functions (floor, Max...) go to SymPy.
+_PROBLEM_FUNCTIONS = {**_ANSWER_FUNCTIONS, **{name: (_defer, lo, hi) for name, (_, lo, hi) in
+                                              build.PROBLEM_FUNCTIONS.items() if name not in _ANSWER_FUNCTIONS}}
+
+
 class LightBuilder:
     """The parser's builder for light trees (see :class:`.build.SympyBuilder`)."""
 
-    answer_functions = _light_functions()
-    problem_functions: dict = {}  # problems always go through SymPy
+    answer_functions = _ANSWER_FUNCTIONS
+    problem_functions = _PROBLEM_FUNCTIONS
+
+    @staticmethod
+    def check_tree(tree: Any) -> None:
+        """Only light nodes, symbols, ``pi`` and ``E``: the parser hands a problem's ``oo``
+        straight through, which SymPy's gate refuses in an integrand."""
+        stack = [tree]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, Node):
+                stack.extend(node.args)
+            elif not (node.is_Symbol or node is sympy.pi or node is sympy.E):
+                raise Defer
     half = HALF
     make_number = staticmethod(make_number)
     make_sum = staticmethod(make_sum)

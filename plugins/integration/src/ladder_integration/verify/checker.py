@@ -78,8 +78,9 @@ def _problem_state(problem_text: str, config: VerifierConfig) -> ProblemState:
 def _build_state(problem_text: str, config: VerifierConfig) -> ProblemState:
     from ladder_integration.parsing import ParseError, parse_problem
 
+    problem = _light_problem(problem_text) if config.mode == "derivative" else None
     try:
-        problem = parse_problem(problem_text)
+        problem = problem or parse_problem(problem_text)
     except ParseError as exc:
         return ProblemState(error=f"problem cannot be parsed: {exc.reason}")
     state = ProblemState(problem=problem)
@@ -98,6 +99,22 @@ def _build_state(problem_text: str, config: VerifierConfig) -> ProblemState:
     except UnsupportedExpression as exc:
         state.error = f"integrand not supported by the verifier: {exc}"
     return state
+
+
+def _light_problem(problem_text: str):
+    """An indefinite problem with a light integrand (``parsing/light.py``), or ``None``
+    (SymPy's parse then decides, refusals included). The default check only evaluates
+    the integrand, in numpy and mpmath, and SymPy's parse is a third of preparing a problem."""
+    from ladder_integration.parsing import ParseError, parse_problem
+    from ladder_integration.parsing.light import LIGHT, Defer
+
+    try:
+        problem = parse_problem(problem_text, builder=LIGHT)
+    except (ParseError, Defer):
+        return None
+    except Exception:  # noqa: BLE001 - RecursionError, odd input: SymPy's parse decides
+        return None
+    return None if problem.definite else problem
 
 
 def _verdict(status: VerdictStatus, reason: str, start: float) -> Verdict:
