@@ -32,7 +32,7 @@ Conventions worth knowing:
 
 from .build import ALLOWED_FUNCTIONS, PROBLEM_ONLY_FUNCTIONS
 from .errors import ParseError
-from .expression import parse_expression
+from .expression import parse_expression, parse_light
 from .limits import DEFAULT_LIMITS, PROBLEM_LIMITS, ParseLimits
 from .printing import expression_to_text
 from .problems import IntegralProblem, parse_problem
@@ -47,5 +47,6 @@ __all__ = [
     "ParseLimits",
     "expression_to_text",
     "parse_expression",
+    "parse_light",
     "parse_problem",
 ]

@@ -9,6 +9,8 @@ expression may only contain the node types listed in ``ALLOWED_FUNCTIONS`` and f
 
 from __future__ import annotations
 
+from typing import Any
+
 import sympy
 from sympy import Add, Float, Integer, Mul, Pow, Rational, Symbol
 
@@ -28,36 +30,53 @@ def make_number(text: str, limits: ParseLimits, position: int) -> sympy.Expr:
     Decimals become exact rationals (``0.5`` -> ``1/2``, ``1e-3`` -> ``1/1000``) so that
     ``x**0.5`` is ``sqrt(x)`` and answers compare exactly; no ``Float`` is ever built.
     """
+    p, q = decimal_value(text, limits, position)
+    return Integer(p) if q == 1 else Rational(p, q)
+
+
+def decimal_value(text: str, limits: ParseLimits, position: int) -> tuple[int, int]:
+    """``(p, q)`` with ``p/q`` exactly the decimal literal ``text`` (not reduced)."""
     mantissa, _, exp_text = text.replace("E", "e").partition("e")
     int_part, _, frac_part = mantissa.partition(".")
     digits = (int_part + frac_part).lstrip("0")
     if len(digits) > limits.max_digits:
         raise ParseError(f"number with more than {limits.max_digits} digits", position)
     if not exp_text and not frac_part and "." not in mantissa:
-        return Integer(int(int_part))
+        return int(int_part), 1
     shift = int(exp_text) if exp_text else 0
     if abs(shift) > limits.max_decimal_exponent:
         raise ParseError(f"decimal exponent beyond +-{limits.max_decimal_exponent}", position)
     value = int(int_part + frac_part) if (int_part + frac_part) else 0
     shift -= len(frac_part)
     if shift >= 0:
-        return Integer(value * 10**shift)
-    return Rational(value, 10 ** (-shift))
+        return value * 10**shift, 1
+    return value, 10 ** (-shift)
 
 
-_CONSTANT_CACHE: dict = {}
+# id(expr) -> (expr, constant?). Keyed by identity, not equality: an equality lookup that
+# hits an equal but distinct tree (the parser builds new objects every parse) compares
+# the two trees node by node, which cost more than the memo saved. Holding ``expr``
+# keeps its id from being reused while the entry lives.
+_CONSTANT_CACHE: dict[int, tuple] = {}
+
+
+def clear_memos() -> None:
+    """Forget the memos of :func:`is_constant` and :func:`bounded` (benchmarks measure cold parses)."""
+    _CONSTANT_CACHE.clear()
+    _SEEN_BOUNDED.clear()
 
 
 def is_constant(expr: sympy.Expr) -> bool:
     """No symbol inside: SymPy's ``is_number``, memoised (it recomputes on every call)."""
     if expr.is_Atom:
         return not expr.is_Symbol
-    known = _CONSTANT_CACHE.get(expr)
-    if known is None:
-        known = all(is_constant(arg) for arg in expr.args)
-        if len(_CONSTANT_CACHE) > 8192:
-            _CONSTANT_CACHE.clear()
-        _CONSTANT_CACHE[expr] = known
+    entry = _CONSTANT_CACHE.get(id(expr))
+    if entry is not None and entry[0] is expr:
+        return entry[1]
+    known = all(is_constant(arg) for arg in expr.args)
+    if len(_CONSTANT_CACHE) > 8192:
+        _CONSTANT_CACHE.clear()
+    _CONSTANT_CACHE[id(expr)] = (expr, known)
     return known
 
 
@@ -215,9 +234,18 @@ def reciprocal(expr: sympy.Expr, limits: ParseLimits, position: int | None = Non
 # ---------------------------------------------------------------- function builders
 
 
-def _unary(cls):
+def _unary(cls, eager: bool = True):
+    """Builder for ``cls(arg)``. ``eager=False`` (answers) keeps a symbolic argument as
+    written: SymPy's ``eval`` of one only rewrites (``sin(-x)`` -> ``-sin(x)``,
+    ``acos(-x)`` -> ``pi - acos(x)``) and asks the assumption system about the whole
+    argument first, which costs milliseconds for ``log((x - 1)/(x + 1))`` — most of a
+    verifier check. Answers are only ever evaluated numerically (or handed to SymPy,
+    which evaluates on its own), so nothing is lost. Constant arguments always evaluate:
+    :func:`bounded` needs their values."""
+
     def build(args, limits, position):
-        return cls(args[0])
+        arg = args[0]
+        return cls(arg) if eager or is_constant(arg) else cls(arg, evaluate=False)
 
     return build
 
@@ -250,13 +278,19 @@ def _root(args, limits, position):
     return safe_pow(args[0], reciprocal(index, limits, position), limits, position)
 
 
-def _log(args, limits, position):
-    if len(args) == 1:
-        return sympy.log(args[0])
-    base = args[1]
-    if base is ZERO or base is ONE:
-        raise ParseError("logarithm base must not be 0 or 1", position)
-    return Mul(sympy.log(args[0]), safe_pow(sympy.log(base), MINUS_ONE, limits, position))
+def _logarithm(eager: bool):
+    """Builder for ``log(a)`` and ``log(a, b)`` (``eager`` as in :func:`_unary`)."""
+    log = _unary(sympy.log, eager)
+
+    def build(args, limits, position):
+        if len(args) == 1:
+            return log(args, limits, position)
+        base = args[1]
+        if base is ZERO or base is ONE:
+            raise ParseError("logarithm base must not be 0 or 1", position)
+        return Mul(log(args, limits, position), safe_pow(sympy.log(base), MINUS_ONE, limits, position))
+
+    return build
 
 
 def _minmax(cls):
@@ -280,29 +314,45 @@ _TRIG = {
     "acoth": sympy.acoth, "asech": sympy.asech, "acsch": sympy.acsch,
 }
 
-ANSWER_FUNCTIONS: dict[str, FunctionSpec] = {name: (_unary(cls), 1, 1) for name, cls in _TRIG.items()}
-for _name in list(_TRIG):
-    if _name.startswith("a"):
-        ANSWER_FUNCTIONS["arc" + _name[1:]] = ANSWER_FUNCTIONS[_name]  # arcsin, arcsinh...
-        if _name.endswith("h"):
-            ANSWER_FUNCTIONS["ar" + _name[1:]] = ANSWER_FUNCTIONS[_name]  # arsinh (ISO)
-ANSWER_FUNCTIONS.update(
-    {
-        "cosec": ANSWER_FUNCTIONS["csc"],
-        "exp": (_unary(sympy.exp), 1, 1),
-        "log": (_log, 1, 2),
-        "ln": (_log, 1, 1),
-        "sqrt": (_sqrt, 1, 1),
-        "cbrt": (_cbrt, 1, 1),
-        "root": (_root, 2, 2),
-        "abs": (_abs, 1, 1),
-        "Abs": (_abs, 1, 1),
-        "sign": (_sign, 1, 1),
-        "sgn": (_sign, 1, 1),
-    }
-)
 
-PROBLEM_FUNCTIONS: dict[str, FunctionSpec] = dict(ANSWER_FUNCTIONS)
+def _function_classes() -> dict[str, Any]:
+    """Name written in text -> SymPy class, for the one-argument functions."""
+    names: dict[str, Any] = dict(_TRIG)
+    for name, cls in _TRIG.items():
+        if name.startswith("a"):
+            names["arc" + name[1:]] = cls  # arcsin, arcsinh...
+            if name.endswith("h"):
+                names["ar" + name[1:]] = cls  # arsinh (ISO)
+    names.update({"cosec": sympy.csc, "exp": sympy.exp, "abs": sympy.Abs, "Abs": sympy.Abs,
+                  "sign": sympy.sign, "sgn": sympy.sign})
+    return names
+
+
+ANSWER_CLASSES: dict[str, Any] = _function_classes()
+
+
+def _functions(eager: bool) -> dict[str, FunctionSpec]:
+    """The functions a text may call, built eagerly (problems: they go on to CAS work
+    such as variants and canonical forms) or lazily (answers, see :func:`_unary`)."""
+    special = {sympy.Abs: _abs, sympy.sign: _sign}
+    table: dict[str, FunctionSpec] = {
+        name: (special.get(cls) or _unary(cls, eager), 1, 1) for name, cls in ANSWER_CLASSES.items()
+    }
+    log = (_logarithm(eager), 1, 2)
+    table.update(
+        {
+            "log": log,
+            "ln": (log[0], 1, 1),
+            "sqrt": (_sqrt, 1, 1),
+            "cbrt": (_cbrt, 1, 1),
+            "root": (_root, 2, 2),
+        }
+    )
+    return table
+
+
+ANSWER_FUNCTIONS: dict[str, FunctionSpec] = _functions(eager=False)
+PROBLEM_FUNCTIONS: dict[str, FunctionSpec] = _functions(eager=True)
 PROBLEM_FUNCTIONS.update(
     {
         "floor": (_unary(sympy.floor), 1, 1),
@@ -364,3 +414,49 @@ def check_tree(expr: sympy.Expr, *, problem: bool = False, allow_infinity: bool 
             raise ParseError("infinite value")
         else:
             raise ParseError(f"result contains unsupported node {cls.__name__}")
+
+
+# ------------------------------------------------------------------ the parser's builder
+
+
+class SympyBuilder:
+    """What the parser calls to build values: guarded SymPy objects (the functions above).
+
+    :mod:`.light` has the other builder, plain numeric trees for the verifier's fast
+    path; the grammar, the name resolution and every syntax refusal stay in one parser.
+    """
+
+    answer_functions = ANSWER_FUNCTIONS
+    problem_functions = PROBLEM_FUNCTIONS
+    half = HALF
+    make_number = staticmethod(make_number)
+    make_sum = staticmethod(make_sum)
+    make_product = staticmethod(make_product)
+    negate = staticmethod(negate)
+    reciprocal = staticmethod(reciprocal)
+    power = staticmethod(safe_pow)
+    bounded = staticmethod(bounded)
+
+    @staticmethod
+    def integer(n: int) -> sympy.Expr:
+        return Integer(n)
+
+    @staticmethod
+    def minus(value: sympy.Expr, limits: ParseLimits) -> sympy.Expr:
+        """Unary minus."""
+        return -value if value.is_Number else bounded(negate(value), limits)
+
+    @staticmethod
+    def absolute(value: sympy.Expr, limits: ParseLimits, position: int | None) -> sympy.Expr:
+        return bounded(_abs([value], limits, position), limits, position)
+
+    @staticmethod
+    def is_minus_one(value: sympy.Expr) -> bool:
+        return value == MINUS_ONE
+
+    @staticmethod
+    def positive_integer(value: sympy.Expr) -> int | None:
+        return int(value) if value.is_Integer and value > 0 else None
+
+
+SYMPY = SympyBuilder()

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import sympy
 
-from . import build
+from . import build, light
 from .errors import ParseError
 from .lexer import tokenize
 from .limits import DEFAULT_LIMITS, ParseLimits
@@ -58,11 +58,7 @@ def parse_expression(
     try:
         var_map = {name: symbol(name) for name in variables}
         const_map = {name: symbol(name) for name in constants_of_integration if name not in var_map}
-        ctx = Context(var_map, const_map, problem=False, limits=limits)
-        tokens = tokenize(strip_math_delimiters(text), limits)
-        if not tokens:
-            raise ParseError("empty expression")
-        parser = Parser(tokens, ctx)
+        parser = _parser(text, var_map, const_map, limits, build.SYMPY)
         expr = parser.parse_all()
         if parser.saw_constant and drop_constants:
             expr = _drop_constants(expr, set(const_map.values()), set(var_map.values()), limits)
@@ -74,6 +70,37 @@ def parse_expression(
         raise ParseError("expression nested too deeply") from None
     except Exception as exc:  # SymPy internals on odd input: still only ParseError out
         raise ParseError(f"cannot build expression: {type(exc).__name__}") from None
+
+
+def parse_light(
+    text: str,
+    *,
+    variables: Iterable[str] = ("x",),
+    constants_of_integration: Iterable[str] = ("C",),
+    limits: ParseLimits = DEFAULT_LIMITS,
+) -> light.Node:
+    """The verifier's fast path: ``text`` as a light numeric tree (:mod:`.light`), the
+    constants of integration kept as symbols. Raises :class:`~.light.Defer` for anything
+    that needs SymPy's construction, and :class:`ParseError` for any refusal (the caller
+    then parses with :func:`parse_expression`, whose verdict on the text counts)."""
+    if not isinstance(text, str) or len(text) > limits.max_chars:
+        raise light.Defer
+    var_map = {name: symbol(name) for name in variables}
+    const_map = {name: symbol(name) for name in constants_of_integration if name not in var_map}
+    try:
+        return _parser(text, var_map, const_map, limits, light.LIGHT).parse_all()
+    except (ParseError, light.Defer):
+        raise
+    except Exception:  # noqa: BLE001 - RecursionError, odd input: let SymPy's path decide
+        raise light.Defer from None
+
+
+def _parser(text: str, var_map: dict, const_map: dict, limits: ParseLimits, builder) -> Parser:
+    ctx = Context(var_map, const_map, problem=False, limits=limits, builder=builder)
+    tokens = tokenize(strip_math_delimiters(text), limits)
+    if not tokens:
+        raise ParseError("empty expression")
+    return Parser(tokens, ctx)
 
 
 def _drop_constants(expr, constants: set, variables: set, limits: ParseLimits):

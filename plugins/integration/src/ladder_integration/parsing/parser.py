@@ -21,7 +21,7 @@ from __future__ import annotations
 import sympy
 
 from . import build, latex
-from .build import MINUS_ONE, ParseLimits, safe_pow
+from .build import SYMPY, ParseLimits
 from .errors import UNSUPPORTED, ParseError
 from .lexer import EOF
 
@@ -58,7 +58,7 @@ _MAX_SPLIT = 24
 class Context:
     """What names mean in one parse: variables, constants of integration, functions."""
 
-    __slots__ = ("variables", "constants", "functions", "problem", "allow_infinity", "limits")
+    __slots__ = ("variables", "constants", "functions", "problem", "allow_infinity", "limits", "builder")
 
     def __init__(
         self,
@@ -67,10 +67,12 @@ class Context:
         *,
         problem: bool,
         limits: ParseLimits,
+        builder=SYMPY,
     ) -> None:
         self.variables = variables
         self.constants = constants
-        self.functions = build.PROBLEM_FUNCTIONS if problem else build.ANSWER_FUNCTIONS
+        self.builder = builder  # build.SYMPY, or light.LIGHT (answers only)
+        self.functions = builder.problem_functions if problem else builder.answer_functions
         self.problem = problem
         self.allow_infinity = problem
         self.limits = limits
@@ -79,12 +81,13 @@ class Context:
 class Parser:
     """One-shot parser over a token list; build SymPy values as it goes."""
 
-    __slots__ = ("toks", "i", "ctx", "limits", "depth", "abs_depth", "saw_constant")
+    __slots__ = ("toks", "i", "ctx", "limits", "depth", "abs_depth", "saw_constant", "b")
 
     def __init__(self, tokens: list, ctx: Context) -> None:
         self.toks = tokens + [EOF]
         self.i = 0
         self.ctx = ctx
+        self.b = ctx.builder
         self.limits = ctx.limits
         self.depth = 0
         self.abs_depth = 0
@@ -155,11 +158,11 @@ class Parser:
                 terms.append(self.product())
             elif tok[1] == "-":
                 self.i += 1
-                terms.append(build.negate(self.product()))
+                terms.append(self.b.negate(self.product()))
             else:
                 break
         self.depth -= 1
-        return build.make_sum(terms, self.limits)
+        return self.b.make_sum(terms, self.limits)
 
     def product(self) -> sympy.Expr:
         factors = [self.unary()]
@@ -172,14 +175,14 @@ class Parser:
                 factors.append(self.unary())
             elif kind == "op" and tok[1] == "/":
                 self.i += 1
-                factors.append(build.reciprocal(self.unary(), self.limits, tok[2]))
+                factors.append(self.b.reciprocal(self.unary(), self.limits, tok[2]))
             elif self.starts_atom(tok):
                 if kind == "num" and toks[self.i - 1][0] == "num":
                     raise self.error("two numbers in a row")
                 factors.append(self.power())
             else:
                 break
-        return build.make_product(factors, self.limits)
+        return self.b.make_product(factors, self.limits)
 
     def unary(self) -> sympy.Expr:
         tok = self.toks[self.i]
@@ -190,7 +193,7 @@ class Parser:
             self.depth -= 1
             if tok[1] == "+":
                 return value
-            return -value if value.is_Number else build.bounded(build.negate(value), self.limits)
+            return self.b.minus(value, self.limits)
         return self.power()
 
     def power(self) -> sympy.Expr:
@@ -199,7 +202,7 @@ class Parser:
         if tok[0] == "op" and tok[1] == "^":
             self.i += 1
             exponent = self.exponent()
-            return safe_pow(base, exponent, self.limits, tok[2])
+            return self.b.power(base, exponent, self.limits, tok[2])
         if tok[0] == "op" and tok[1] == "[":
             raise self.error("brackets/indexing not allowed")
         return base
@@ -215,7 +218,7 @@ class Parser:
         kind, value = tok[0], tok[1]
         if kind == "num":
             self.i += 1
-            return build.make_number(value, self.limits, tok[2])
+            return self.b.make_number(value, self.limits, tok[2])
         if kind == "name":
             self.i += 1
             return self.name(tok)
@@ -245,7 +248,7 @@ class Parser:
                     raise self.error(self._describe(close, "unbalanced '|'"))
                 self.i += 1
                 self.abs_depth -= 1
-                return build.bounded(build._abs([inner], self.limits, tok[2]), self.limits, tok[2])
+                return self.b.absolute(inner, self.limits, tok[2])
             if value == ")":
                 raise self.error("unbalanced ')'")
             if value == "[":
@@ -340,7 +343,7 @@ class Parser:
         if nxt[:2] == ("op", "^"):
             self.i += 1
             power = self.exponent()
-            if power == MINUS_ONE and name in build.INVERSES:
+            if name in build.INVERSES and self.b.is_minus_one(power):
                 name, power = build.INVERSES[name], None
         base = None
         nxt = self.peek()
@@ -369,13 +372,13 @@ class Parser:
         if not (min_args <= len(args) <= max_args):
             raise self.error(f"function {name!r} takes {min_args}..{max_args} arguments, got {len(args)}", tok)
         try:
-            value = build.bounded(builder(args, self.limits, tok[2]), self.limits, tok[2])
+            value = self.b.bounded(builder(args, self.limits, tok[2]), self.limits, tok[2])
         except ParseError:
             raise
         except (TypeError, ValueError, ArithmeticError) as exc:
             raise self.error(f"cannot build {name}(...): {type(exc).__name__}", tok) from None
         if power is not None:
-            value = safe_pow(value, power, self.limits, tok[2])
+            value = self.b.power(value, power, self.limits, tok[2])
         return value
 
     def bare_argument(self, name: str) -> sympy.Expr:
@@ -397,7 +400,7 @@ class Parser:
             else:
                 break
         self.depth -= 1
-        return build.make_product(factors, self.limits)
+        return self.b.make_product(factors, self.limits)
 
     # ------------------------------------------------------------------ LaTeX
 
@@ -407,7 +410,7 @@ class Parser:
         tok = self.peek()
         if tok[0] == "num" and len(tok[1]) > 1 and tok[1].isdigit():
             self.toks[self.i] = ("num", tok[1][1:], tok[2] + 1)
-            value = sympy.Integer(int(tok[1][0]))
+            value = self.b.integer(int(tok[1][0]))
         else:
             value = self.power() if tok[:2] != ("op", "{") else self.atom()
         self.depth -= 1
@@ -419,17 +422,17 @@ class Parser:
             self.i += 1
             numerator = self.latex_arg()
             denominator = self.latex_arg()
-            return build.make_product([numerator, build.reciprocal(denominator, self.limits, tok[2])], self.limits)
+            return self.b.make_product([numerator, self.b.reciprocal(denominator, self.limits, tok[2])], self.limits)
         if name == "sqrt":
             self.i += 1
             if self.peek()[:2] == ("op", "["):
                 self.i += 1
                 index = self.sum()
                 self.expect_op("]", "unbalanced '[' in \\sqrt[n]")
-                if not (index.is_Integer and index > 0):
+                if self.b.positive_integer(index) is None:
                     raise self.error("root index must be a positive integer", tok)
-                return safe_pow(self.latex_arg(), build.reciprocal(index, self.limits), self.limits, tok[2])
-            return safe_pow(self.latex_arg(), build.HALF, self.limits, tok[2])
+                return self.b.power(self.latex_arg(), self.b.reciprocal(index, self.limits), self.limits, tok[2])
+            return self.b.power(self.latex_arg(), self.b.half, self.limits, tok[2])
         if name in latex.FUNCTIONS:
             self.i += 1
             return self.call(name, tok)

@@ -35,10 +35,15 @@ class IntegralProblem:
         return self.lower is not None
 
 
-def parse_problem(raw: str, *, limits: ParseLimits = PROBLEM_LIMITS) -> IntegralProblem:
-    """Parse one problem's ``raw`` text.  Raises only :class:`ParseError`."""
+def parse_problem(raw: str, *, limits: ParseLimits = PROBLEM_LIMITS, builder=build.SYMPY) -> IntegralProblem:
+    """Parse one problem's ``raw`` text.  Raises only :class:`ParseError`.
+
+    ``builder=light.LIGHT`` (the verifier's numeric checks only) gives a light integrand
+    and may raise :class:`~.light.Defer` too; see :func:`.expression.parse_light`."""
     if not isinstance(raw, str):
         raise ParseError("problem is not a string")
+    if builder is not build.SYMPY:
+        return _parse_problem(raw, limits, builder)
     try:
         return _parse_problem(raw, limits)
     except ParseError:
@@ -49,7 +54,7 @@ def parse_problem(raw: str, *, limits: ParseLimits = PROBLEM_LIMITS) -> Integral
         raise ParseError(f"cannot build problem: {type(exc).__name__}") from None
 
 
-def _parse_problem(raw: str, limits: ParseLimits) -> IntegralProblem:
+def _parse_problem(raw: str, limits: ParseLimits, builder=build.SYMPY) -> IntegralProblem:
     text = raw.strip()
     try:
         tokens = tokenize(text, limits)
@@ -77,15 +82,15 @@ def _parse_problem(raw: str, limits: ParseLimits) -> IntegralProblem:
         raise ParseError(UNSUPPORTED + "expression around integrate(...) (limit, scaling, ...)")
 
     try:
-        return _parse_call(tokens, raw, limits)
+        return _parse_call(tokens, raw, limits, builder)
     except ParseError as exc:
         if balance != 0 and not exc.reason.startswith(UNSUPPORTED):
             raise ParseError(UNSUPPORTED + "unbalanced parentheses in the problem text", exc.position) from None
         raise
 
 
-def _parse_call(tokens: list, raw: str, limits: ParseLimits) -> IntegralProblem:
-    ctx = Context({}, {}, problem=True, limits=limits)
+def _parse_call(tokens: list, raw: str, limits: ParseLimits, builder=build.SYMPY) -> IntegralProblem:
+    ctx = Context({}, {}, problem=True, limits=limits, builder=builder)
     parser = Parser(tokens[:-1], ctx)
     parser.i = 2
     integrand = parser.sum()
@@ -112,7 +117,10 @@ def _parse_call(tokens: list, raw: str, limits: ParseLimits) -> IntegralProblem:
     extra = sorted(s.name for s in integrand.free_symbols if s != var)
     if extra:
         raise ParseError(UNSUPPORTED + f"free parameter(s) {', '.join(extra)} besides {var.name}")
-    build.check_tree(integrand, problem=True)
+    if builder is build.SYMPY:
+        build.check_tree(integrand, problem=True)
+    else:
+        builder.check_tree(integrand)
     for bound in (lower, upper):
         if bound is not None:
             if bound.free_symbols:

@@ -5,6 +5,10 @@ benchmarks call directly. Parsed problems, their sample points, integrand values
 and definite-integral references are cached per problem, so a batch of answers to
 the same problem costs one answer parse and one vectorised evaluation each; an
 answer text seen before for the same problem costs a dictionary lookup.
+
+Answers to the default check first take a fast path (:func:`_judge_light`): parsed into a
+light numeric tree instead of SymPy objects, which is most of the saving, and decided
+there only when floats decide outright. Everything else takes the full path.
 """
 
 from __future__ import annotations
@@ -45,9 +49,13 @@ _MAX_CACHED_ANSWER_CHARS = 2000  # longer answers are refused by the parser anyw
 
 
 def clear_caches() -> None:
-    """Forget all per-problem state and remembered verdicts (benchmarks measure cold checks)."""
+    """Forget all per-problem state, remembered verdicts and the parser's memos
+    (benchmarks measure cold checks)."""
+    from ladder_integration.parsing.build import clear_memos
+
     _CACHE.clear()
     _VERDICTS.clear()
+    clear_memos()
 
 
 def _state_key(problem_text: str, config: VerifierConfig) -> tuple:
@@ -70,8 +78,9 @@ def _problem_state(problem_text: str, config: VerifierConfig) -> ProblemState:
 def _build_state(problem_text: str, config: VerifierConfig) -> ProblemState:
     from ladder_integration.parsing import ParseError, parse_problem
 
+    problem = _light_problem(problem_text) if config.mode == "derivative" else None
     try:
-        problem = parse_problem(problem_text)
+        problem = problem or parse_problem(problem_text)
     except ParseError as exc:
         return ProblemState(error=f"problem cannot be parsed: {exc.reason}")
     state = ProblemState(problem=problem)
@@ -90,6 +99,22 @@ def _build_state(problem_text: str, config: VerifierConfig) -> ProblemState:
     except UnsupportedExpression as exc:
         state.error = f"integrand not supported by the verifier: {exc}"
     return state
+
+
+def _light_problem(problem_text: str):
+    """An indefinite problem with a light integrand (``parsing/light.py``), or ``None``
+    (SymPy's parse then decides, refusals included). The default check only evaluates
+    the integrand, in numpy and mpmath, and SymPy's parse is a third of preparing a problem."""
+    from ladder_integration.parsing import ParseError, parse_problem
+    from ladder_integration.parsing.light import LIGHT, Defer
+
+    try:
+        problem = parse_problem(problem_text, builder=LIGHT)
+    except (ParseError, Defer):
+        return None
+    except Exception:  # noqa: BLE001 - RecursionError, odd input: SymPy's parse decides
+        return None
+    return None if problem.definite else problem
 
 
 def _verdict(status: VerdictStatus, reason: str, start: float) -> Verdict:
@@ -143,6 +168,10 @@ def _judge(state: ProblemState, answer_text: str, config: VerifierConfig) -> tup
     # The derivative check keeps the constants as symbols, to make sure they are only
     # added (``C*x`` is no antiderivative of ``x**2``); the other modes drop them.
     keep = config.mode == "derivative" and not prob.definite
+    if keep:
+        fast = _judge_light(state, answer_text, config, names)
+        if fast is not None:
+            return fast
     try:
         answer = parse_expression(answer_text, variables=(var.name,), constants_of_integration=names,
                                   drop_constants=not keep)
@@ -157,6 +186,33 @@ def _judge(state: ProblemState, answer_text: str, config: VerifierConfig) -> tup
         return VerdictStatus.UNPARSEABLE, str(exc)
     if ok is None:
         return VerdictStatus.TIMEOUT, reason
+    return (VerdictStatus.CORRECT if ok else VerdictStatus.INCORRECT), reason
+
+
+def _judge_light(state: ProblemState, answer_text: str, config: VerifierConfig,
+                 names: tuple) -> tuple[VerdictStatus, str] | None:
+    """The fast path: the answer as a light tree (``parsing/light.py``, no SymPy objects),
+    decided only where floats decide outright (see ``check_antiderivative(settle=False)``).
+    ``None`` hands the answer to the full path: SymPy's parse (and its refusals), doubtful
+    points settled in mpmath. Either path gives the same verdict; this one is several
+    times cheaper for the common answers."""
+    from ladder_integration.parsing import ParseError, parse_light
+    from ladder_integration.parsing.light import Defer
+    from ladder_integration.verify.derivative import check_antiderivative
+
+    prob = state.problem
+    try:
+        answer = parse_light(answer_text, variables=(prob.var.name,), constants_of_integration=names)
+    except (ParseError, Defer):
+        return None
+    constants = frozenset(s for s in answer.free_symbols if s != prob.var)
+    try:
+        ok, reason = check_antiderivative(state.samples, prob.integrand, prob.var, answer, config, constants,
+                                          settle=False)
+    except UnsupportedExpression:
+        return None
+    if ok is None:
+        return None
     return (VerdictStatus.CORRECT if ok else VerdictStatus.INCORRECT), reason
 
 
@@ -193,8 +249,10 @@ def warm_up() -> None:
     from ladder_integration.verify import definite, derivative, paper  # noqa: F401
 
     # The first answer with a constant of integration makes SymPy import its tensor
-    # module (a third of a second): pay that here, not inside a check's time limit.
+    # module (a third of a second): pay that here, not inside a check's time limit. The
+    # first answer takes the fast path, the second (``sqrt(2)`` needs SymPy) the full one.
     verify_in_process("integrate(x, x)", "<ANSWER>x**2/2 + C</ANSWER>")
+    verify_in_process("integrate(x, x)", "<ANSWER>x**2/2 + sqrt(2)*C</ANSWER>")
     x = sympy.Symbol("x")
     with np.errstate(all="ignore"):
         from ladder_integration.verify.numeric import evaluate

@@ -26,6 +26,8 @@ import mpmath
 import numpy as np
 import sympy
 
+from ladder_integration.parsing import light
+
 __all__ = ["UnsupportedExpression", "NumpyBackend", "MpmathBackend", "NUMPY", "MPMATH", "evaluate", "evaluate_tracked", "node_count"]
 
 
@@ -521,6 +523,12 @@ _HANDLERS: dict[type, Callable[[_Evaluator, Any], Pair]] = {
     sympy.Max: _minmax(True),
     sympy.Min: _minmax(False),
 }
+
+
+# The light trees of the verifier's fast path (``parsing/light.py``) share the handlers:
+# their nodes answer the same questions (``args``, ``is_Integer``, ``p``/``q``).
+_HANDLERS.update({light.Add: _h_add, light.Mul: _h_mul, light.Pow: _h_pow, light.Number: _h_rational})
+_HANDLERS.update({cls: _HANDLERS[sympy_cls] for sympy_cls, cls in light.FUNCTION_CLASSES.items()})
 
 
 def _h_infinity(e: _Evaluator, node: Any) -> Pair:
