@@ -277,7 +277,7 @@ def write_docs(table: str, command: str, name: str = "ablation") -> None:
 
 
 def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RESULTS, name: str = "ablation",
-         extend: Any = None, prog: str = "benchmarks/ablation.py") -> dict[str, Any]:
+         extend: Any = None, prog: str = "benchmarks/ablation.py", command: str | None = None) -> dict[str, Any]:
     """Run (or resume: finished stages are kept) every seed and arm, analyse, print, write JSON.
 
     ``name`` names the docs block and the plot (``docs/img/<name>.png``); ``extend(rows, analysis)``
@@ -322,7 +322,7 @@ def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RE
     write_json(results, payload)
     if args.write_docs:
         plot(analysis, ROOT / "docs" / "img" / f"{name}.png", args.split)
-        command = f"python {prog} " + " ".join(argv if argv is not None else sys.argv[1:])
+        command = command or f"python {prog} " + " ".join(argv if argv is not None else sys.argv[1:])
         write_docs(table, command, name)
     return payload
 

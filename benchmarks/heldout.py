@@ -103,8 +103,9 @@ def main(argv: list[str] | None = None, host: Any = None, results: Path = RESULT
              f"domain.test_set={heldout}", f"ttrl.max_problems={TTRL_PROBLEMS}", *threads]
     if "--out" in args:
         fixed = fixed[:2] + fixed[4:]
+    command = "python benchmarks/heldout.py " + " ".join(sys.argv[1:] if argv is None else argv)
     return _ablation().main([*fixed[:2], *args, *fixed[2:]], host=host, results=results, name="heldout",
-                            extend=by_part, prog="benchmarks/heldout.py")
+                            extend=by_part, prog="benchmarks/heldout.py", command=command)
 
 
 if __name__ == "__main__":
