@@ -235,7 +235,7 @@ def summarise(analysis: dict[str, Any], split: str, n_seeds: int) -> str:
     return "\n".join(lines)
 
 
-def plot(analysis: dict[str, Any], path: Path, split: str) -> None:
+def plot(analysis: dict[str, Any], path: Path, split: str, title: str | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -256,7 +256,7 @@ def plot(analysis: dict[str, Any], path: Path, split: str) -> None:
                        s=8, zorder=3)
     ax.set_xticks(range(len(labels)), labels, fontsize=8)
     ax.set_ylabel(f"{split} problems (%)")
-    ax.set_title(f"Tiny-model ablation on the {split} split: mean and 95% interval over seeds")
+    ax.set_title(title or f"Tiny-model ablation on the {split} split: mean and 95% interval over seeds")
     ax.legend(frameon=False)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -277,7 +277,8 @@ def write_docs(table: str, command: str, name: str = "ablation") -> None:
 
 
 def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RESULTS, name: str = "ablation",
-         extend: Any = None, prog: str = "benchmarks/ablation.py", command: str | None = None) -> dict[str, Any]:
+         extend: Any = None, prog: str = "benchmarks/ablation.py", command: str | None = None,
+         title: str | None = None) -> dict[str, Any]:
     """Run (or resume: finished stages are kept) every seed and arm, analyse, print, write JSON.
 
     ``name`` names the docs block and the plot (``docs/img/<name>.png``); ``extend(rows, analysis)``
@@ -321,7 +322,7 @@ def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RE
                "rows": rows}
     write_json(results, payload)
     if args.write_docs:
-        plot(analysis, ROOT / "docs" / "img" / f"{name}.png", args.split)
+        plot(analysis, ROOT / "docs" / "img" / f"{name}.png", args.split, title)
         command = command or f"python {prog} " + " ".join(argv if argv is not None else sys.argv[1:])
         write_docs(table, command, name)
     return payload

@@ -31,6 +31,7 @@ HELDOUT = HERE / "data" / "heldout_tiny_products.jsonl"
 RESULTS = HERE / "results" / "heldout.json"
 #: The file's two parts (benchmarks/heldout_set.py writes the 120 hard problems first).
 N_HARD = 120
+TITLE = "The default job on 140 held-out problems: mean and 95% interval over seeds"
 #: TTRL problems per seed on a CPU (the default job's 10 take about 7 min per seed here).
 TTRL_PROBLEMS = 3
 
@@ -105,7 +106,7 @@ def main(argv: list[str] | None = None, host: Any = None, results: Path = RESULT
         fixed = fixed[:2] + fixed[4:]
     command = "python benchmarks/heldout.py " + " ".join(sys.argv[1:] if argv is None else argv)
     return _ablation().main([*fixed[:2], *args, *fixed[2:]], host=host, results=results, name="heldout",
-                            extend=by_part, prog="benchmarks/heldout.py", command=command)
+                            extend=by_part, prog="benchmarks/heldout.py", command=command, title=TITLE)
 
 
 if __name__ == "__main__":
