@@ -27,7 +27,7 @@ import json
 import shutil
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -148,6 +148,27 @@ def _means(problems: dict[str, dict[str, float]]) -> dict[str, float | None]:
     return out
 
 
+def paired_values(rows: list[dict[str, Any]], after: str, before: str, metric: str,
+                  keep: Callable[[str], bool] | None = None) -> tuple[list[float], list[float], list[float], list[float]]:
+    """``metric`` of two arms on the problems both have (and ``keep`` accepts), per (seed, problem) pair, and
+    the per-seed means over those problems: ``(after, before, after per seed, before per seed)``."""
+    a: list[float] = []
+    b: list[float] = []
+    seed_a: list[float] = []
+    seed_b: list[float] = []
+    for r in rows:
+        pa, pb = r["problems"].get(after, {}), r["problems"].get(before, {})
+        common = [pid for pid in pb if pid in pa and metric in pa[pid] and metric in pb[pid]
+                  and (keep is None or keep(pid))]
+        if not common:
+            continue
+        a += [pa[pid][metric] for pid in common]
+        b += [pb[pid][metric] for pid in common]
+        seed_a.append(sum(pa[pid][metric] for pid in common) / len(common))
+        seed_b.append(sum(pb[pid][metric] for pid in common) / len(common))
+    return a, b, seed_a, seed_b
+
+
 def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean and t interval over seeds per arm and metric; paired tests between arms; TTRL vs control."""
     from ladder_core.evaluation.intervals import paired_comparison, sign_flip_p_value, t_interval
@@ -164,16 +185,7 @@ def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
     pairs: dict[str, Any] = {}
     for after, before in PAIRS:
         for metric in METRICS:
-            a, b, seed_a, seed_b = [], [], [], []
-            for r in rows:
-                pa, pb = r["problems"].get(after, {}), r["problems"].get(before, {})
-                common = [pid for pid in pb if pid in pa and metric in pa[pid] and metric in pb[pid]]
-                if not common:
-                    continue
-                a += [pa[pid][metric] for pid in common]
-                b += [pb[pid][metric] for pid in common]
-                seed_a.append(sum(pa[pid][metric] for pid in common) / len(common))
-                seed_b.append(sum(pb[pid][metric] for pid in common) / len(common))
+            a, b, seed_a, seed_b = paired_values(rows, after, before, metric)
             if not a:
                 continue
             pooled = paired_comparison(a, b)

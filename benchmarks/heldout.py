@@ -62,24 +62,14 @@ def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
         for arm in ablation.ARMS:
             cell = []
             for metric in ablation.METRICS:
-                values = []
-                for r in rows:
-                    probs = {pid: v for pid, v in r["problems"].get(arm, {}).items() if part(pid) == name}
-                    got = [v[metric] for v in probs.values() if metric in v]
-                    if got:
-                        values.append(sum(got) / len(got))
-                ci = t_interval(values)
+                means = [ablation._means({pid: v for pid, v in r["problems"].get(arm, {}).items()
+                                          if part(pid) == name})[metric] for r in rows]
+                ci = t_interval([m for m in means if m is not None])
                 entry.setdefault(arm, {})[metric] = ci.to_dict() if ci else None
                 cell.append(ablation._pct_ci(entry[arm][metric]))
             lines.append(f"| {name} | {ablation.ARMS[arm]} | {cell[0]} | {cell[1]} |")
         for metric in ablation.METRICS:
-            a, b = [], []
-            for r in rows:
-                pa, pb = r["problems"].get("adaptive", {}), r["problems"].get("base", {})
-                for pid in pb:
-                    if part(pid) == name and pid in pa and metric in pa[pid] and metric in pb[pid]:
-                        a.append(pa[pid][metric])
-                        b.append(pb[pid][metric])
+            a, b, _, _ = ablation.paired_values(rows, "adaptive", "base", metric, keep=lambda pid: part(pid) == name)
             pooled = paired_comparison(a, b) if a else None
             entry[f"adaptive vs base ({metric})"] = pooled.to_dict() if pooled else None
             if pooled:
@@ -92,22 +82,19 @@ def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None, host: Any = None, results: Path = RESULTS,
          heldout: Path = HELDOUT) -> dict[str, Any]:
-    args = list(sys.argv[1:] if argv is None else argv)
-    if "--overrides" in args:
+    given = list(sys.argv[1:] if argv is None else argv)
+    if "--overrides" in given:
         raise SystemExit("benchmarks/heldout.py: pass overrides through benchmarks/ablation.py; this benchmark "
                          "runs the default job as shipped")
-    threads = []
+    args, overrides = list(given), [f"domain.test_set={heldout}", f"ttrl.max_problems={TTRL_PROBLEMS}"]
     if "--threads" in args:  # a speed setting only: seeds run side by side share the cores without oversubscribing
         i = args.index("--threads")
-        threads, args = [f"trainer.torch_threads={int(args[i + 1])}"], args[:i] + args[i + 2:]
-    fixed = ["--split", "test", "--out", str(ROOT / "runs" / "heldout"), "--overrides",
-             f"domain.test_set={heldout}", f"ttrl.max_problems={TTRL_PROBLEMS}", *threads]
-    if "--out" in args:
-        fixed = fixed[:2] + fixed[4:]
-    command = "python benchmarks/heldout.py " + " ".join(sys.argv[1:] if argv is None else argv)
-    return _ablation().main([*fixed[:2], *args, *fixed[2:]], host=host, results=results, name="heldout",
-                            extend=by_part, prog="benchmarks/heldout.py", command=command, title=TITLE)
-
+        overrides.append(f"trainer.torch_threads={int(args[i + 1])}")
+        del args[i:i + 2]
+    out = [] if "--out" in args else ["--out", str(ROOT / "runs" / "heldout")]
+    return _ablation().main(["--split", "test", *out, *args, "--overrides", *overrides], host=host,
+                            results=results, name="heldout", extend=by_part, prog="benchmarks/heldout.py",
+                            command="python benchmarks/heldout.py " + " ".join(given), title=TITLE)
 
 if __name__ == "__main__":
     main()
