@@ -327,17 +327,9 @@ def test_vllm_wrapper_against_a_fake_engine(monkeypatch):
     """vLLM is not installed here; a stand-in module checks what the wrapper hands to ``LLM.generate``."""
     import sys
     import types
-    from dataclasses import dataclass as dc
 
+    from fake_vllm import SamplingParams
     from ladder_core.generation.vllm_backend import VLLMTextGenerator
-
-    @dc
-    class SamplingParams:
-        n: int = 1
-        temperature: float = 1.0
-        top_p: float = 1.0
-        max_tokens: int = 16
-        seed: int | None = None
 
     fake = types.ModuleType("vllm")
     fake.SamplingParams = SamplingParams
