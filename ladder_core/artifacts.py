@@ -537,6 +537,7 @@ class TrainStep:
     reward_std: float | None = None
     frac_zero_std: float | None = None
     loss: float | None = None
+    anchor_nll: float | None = None
     depth_reward: dict[str, float] = field(default_factory=dict)
     depth_success: dict[str, float] = field(default_factory=dict)
     roots_mastered: int = 0
@@ -546,7 +547,7 @@ class TrainStep:
 
     def metrics(self) -> dict[str, float]:
         """The step's scalar numbers (what a logger plots)."""
-        names = ("reward", "reward_std", "frac_zero_std", "loss", "roots_mastered", "seconds")
+        names = ("reward", "reward_std", "frac_zero_std", "loss", "anchor_nll", "roots_mastered", "seconds")
         values = {n: getattr(self, n) for n in names}
         return {n: float(v) for n, v in values.items() if v is not None}
 
@@ -576,6 +577,18 @@ class TrainSummary:
     nodes: int = 0
     train_set: str = ""
     decontamination: Decontamination | None = None
+    anchor_examples: int = 0
+
+
+@record
+class AnchorExample:
+    """One line of ``train/anchor.jsonl`` (:mod:`ladder_core.training.anchor`): a training node and the model's verified greedy answer to it
+    (``completion_ids``: the generated tokens, end-of-sequence included when the model stopped)."""
+
+    node_id: str
+    completion: str
+    completion_ids: list[int]
+
 
 
 # ttrl/
@@ -924,6 +937,7 @@ RUN_FILES: dict[str, type] = {
     "train/log.jsonl": TrainStep,
     "train/summary.json": TrainSummary,
     "train/train_attempts.json": Attempts,
+    "train/anchor.jsonl": AnchorExample,
     "train/checkpoints/checkpoint-*/ladder_reward_faults.json": RewardFaultsCheckpoint,
     "train/checkpoints/checkpoint-*/ladder_curriculum.json": CurriculumCheckpoint,
     "ttrl/results.jsonl": TtrlProblemResult,
@@ -934,6 +948,7 @@ RUN_FILES: dict[str, type] = {
     "ttrl/trees/*/progress.jsonl": RoundRecord,
     "ttrl/trees/*/log.jsonl": TrainStep,
     "ttrl/trees/*/train_attempts.json": Attempts,
+    "ttrl/trees/*/anchor.jsonl": AnchorExample,
     "ttrl/trees/*/checkpoints/checkpoint-*/ladder_reward_faults.json": RewardFaultsCheckpoint,
     "ttrl/trees/*/checkpoints/checkpoint-*/ladder_curriculum.json": CurriculumCheckpoint,
 }
@@ -959,7 +974,8 @@ def read_artifact(run_dir: Path, relative: str | Path) -> Any:
 
 
 __all__ = [
-    "RUN_FILES", "ArtifactError", "Attempt", "Attempts", "Comparisons", "CurriculumCheckpoint", "Decontamination",
+    "RUN_FILES", "AnchorExample", "ArtifactError", "Attempt", "Attempts", "Comparisons", "CurriculumCheckpoint",
+    "Decontamination",
     "DecontaminationSection", "EvalIntervals", "EvalProblemResult", "EvalSection", "EvalSummary", "GeneratorTotals",
     "JsonlScan", "MatchCounts", "MeanInterval", "ModelInfo", "OverlappingRoot", "PairedDelta", "PairedEval", "PairedTtrl", "PluginFaults", "Rejection",
     "Report", "RewardFaultsCheckpoint", "RoundRecord", "StageDone", "StageTimings", "TrainStep", "TrainSummary",

@@ -232,6 +232,11 @@ class TrainerConfig(Section):
     per_device_batch_size: int = knob(16, "Completions per forward/backward pass on one device.", ge=1)
     num_iterations: int = knob(1, "GRPO iterations per generated batch.", ge=1)
     mask_truncated_completions: bool = knob(False, "Leave truncated completions out of the loss.")
+    anchor_weight: float = knob(
+        0.0, "Greedy anchor: weight of the mean token NLL of the model's own verified greedy answers to the "
+        "training nodes (answered once before training), added to the GRPO loss; 0 = off "
+        "(ladder_core/training/anchor.py).", ge=0)
+    anchor_batch: int = knob(16, "Greedy-anchor answers in the loss of each optimisation step.", ge=1)
     process_group_timeout_s: int = knob(7200, "Seconds a rank may wait in a collective under `accelerate launch` "
                                         "(the others wait while the main rank runs baseline, variants, evaluation).",
                                         ge=1)

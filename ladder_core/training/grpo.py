@@ -35,6 +35,7 @@ from trl import GRPOConfig, GRPOTrainer
 from ladder_core.artifacts import CurriculumCheckpoint, TrainStep, append_jsonl, read_jsonl, write_json, write_jsonl
 from ladder_core.difficulty.dynamic_sampling import DynamicSamplingStats
 from ladder_core.records import TreeNode
+from ladder_core.training.anchor import GreedyAnchor
 from ladder_core.training.checkpoints import AtomicCheckpointMixin, read_checkpoint_json
 from ladder_core.training.distributed import timeout_seconds
 from ladder_core.training.rewards import ScoredBatch
@@ -256,6 +257,9 @@ class LadderGRPOTrainer(AtomicCheckpointMixin, GRPOTrainer):
         self.ladder_dynamic = DynamicSampler(curriculum, self.num_generations, replacement_budget=replacement_budget,
                                              enabled=dynamic_sampling, update_estimates=False)
         self.ladder_row_of = {row["node_id"]: i for i, row in enumerate(self.train_dataset)}
+        #: set by :func:`ladder_core.training.run.train_on_nodes` when ``trainer.anchor_weight`` > 0
+        self.ladder_anchor: GreedyAnchor | None = None
+        self._ladder_anchor_calls = 0
 
     @property
     def ladder_counters(self) -> DynamicSamplingStats:
@@ -286,6 +290,22 @@ class LadderGRPOTrainer(AtomicCheckpointMixin, GRPOTrainer):
             self.ladder_truncated_prompts += cut
             prompt_ids = [list(ids)[-limit:] for ids in prompt_ids]
         return prompt_ids, images, multimodal_fields
+
+    # ------------------------------------------------------------ the anchor
+    def compute_loss(self, model: Any, inputs: Any, return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
+        """TRL's GRPO loss, plus ``anchor_weight`` x the greedy anchor's NLL (:mod:`ladder_core.training.anchor`)."""
+        loss = super().compute_loss(model, inputs, return_outputs=return_outputs,
+                                    num_items_in_batch=num_items_in_batch)
+        anchor = self.ladder_anchor
+        if anchor is None or not len(anchor) or not model.training:
+            return loss
+        self._ladder_anchor_calls += 1
+        key = f"{self.state.global_step}:{self._ladder_anchor_calls}:{self.accelerator.process_index}"
+        pad = self.processing_class.pad_token_id
+        nll = anchor.nll(model, anchor.draw(key), pad if pad is not None else 0)
+        self._metrics["train"]["anchor_nll"].append(float(nll.detach()))
+        return loss + anchor.weight * nll
 
     # ------------------------------------------------------- dynamic sampling
     def _calculate_rewards(self, inputs: Any, prompts: Any, completions: Any, completion_ids_list: Any) -> Any:
@@ -443,6 +463,7 @@ class LadderCallback(TrainerCallback):
             reward_std=finite_or_none(logs.get("reward_std")),
             frac_zero_std=finite_or_none(logs.get("frac_reward_zero_std")),
             loss=finite_or_none(logs.get("loss")),
+            anchor_nll=finite_or_none(logs.get("anchor_nll")),
             depth_reward=self.monitor.pop_step_stats(),
             depth_success={str(k): v for k, v in self.curriculum.depth_success().items()},
             roots_mastered=len(self.curriculum.mastered_roots()),

@@ -181,12 +181,12 @@ class DomainReward:
         texts = [completion_text(c) for c in completions]
         problems = [Problem(id=str(i), text=str(t)) for i, t in zip(problem_id, problem_text)]
         verdicts = self._verify(problems, texts)
-        need_format = [i for i, v in enumerate(verdicts) if v is not None and not _correct(v)]
+        need_format = [i for i, v in enumerate(verdicts) if v is not None and not verdict_correct(v)]
         formatted = dict(zip(need_format, self._formats([texts[i] for i in need_format]))) if need_format else {}
         rewards, correct = [], []
         failures = 0
         for i, verdict in enumerate(verdicts):
-            ok = verdict is not None and _correct(verdict)
+            ok = verdict is not None and verdict_correct(verdict)
             correct.append(ok)
             if verdict is None:
                 rewards.append(0.0)
@@ -269,7 +269,7 @@ def checked_verdicts(domain: Domain, problems: Sequence[Problem], texts: Sequenc
             for v in verdicts]
 
 
-def _correct(verdict: Verdict) -> bool:
+def verdict_correct(verdict: Verdict) -> bool:
     try:
         return bool(verdict.correct)
     except Exception:  # noqa: BLE001 - a Verdict subclass with a broken property

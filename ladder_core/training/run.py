@@ -151,6 +151,14 @@ def train_on_nodes(
             faults=reward.faults.totals(), checks=reward.stats.checks))]
     install_console_progress(trainer, desc=stage)
 
+    if float(cfg.trainer.anchor_weight) > 0:
+        from ladder_core.training.anchor import ANCHOR_FILE, build_anchor
+
+        if not resume and (out_dir / ANCHOR_FILE).exists():
+            (out_dir / ANCHOR_FILE).unlink()
+        trainer.ladder_anchor = build_anchor(trainer, domain, nodes, out_dir / ANCHOR_FILE,
+                                             weight=float(cfg.trainer.anchor_weight),
+                                             batch=int(cfg.trainer.anchor_batch), seed=int(cfg.seed))
     checkpoint = latest_valid_checkpoint(ckpt_dir) if resume else None
     if checkpoint:
         restore_curriculum(checkpoint, curriculum, trainer.ladder_counters)
@@ -181,6 +189,7 @@ def train_on_nodes(
         final_depth_success={str(k): v for k, v in curriculum.depth_success().items()},
         first_solved_step=dict(monitor.first_solved_step),
         solved_nodes=sorted(monitor.solved_nodes),
+        anchor_examples=len(trainer.ladder_anchor) if trainer.ladder_anchor is not None else 0,
     )
     return result, trainer
 
