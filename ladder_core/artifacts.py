@@ -645,6 +645,8 @@ class TtrlSummary:
     skipped_already_solved: int
     eval_samples: int
     seconds: float
+    order: str = "file"
+    not_attempted: int = 0
 
 
 # attempts and faults (every stage folder, train/, the run directory)
@@ -848,6 +850,8 @@ class TtrlSection:
     base_stage: str | None
     n_problems: int | None
     solved_before_ttrl: int | None
+    order: str | None = None
+    not_attempted: int | None = None
     attempted_pass_at_1: MeanInterval | None = key("attempted_pass@1", None)
     attempted_control_pass_at_1: MeanInterval | None = key("attempted_control_pass@1", None)
     accuracy: float | None = None

@@ -171,6 +171,9 @@ class TTRLConfig(Section):
     KEY: ClassVar[str] = "ttrl"
     enabled: bool = knob(True, "Run the ttrl stage when it is in pipeline.stages.")
     max_problems: Optional[int] = knob(None, "Still-failed test problems attempted (null = all).", ge=1)
+    order: str = knob("closest", "Which still-failed problems come first (matters when ttrl.max_problems leaves some "
+                                 "out): closest = most correct samples in the evaluation TTRL starts from, then "
+                                 "test-file order; file = test-file order.", choices=("closest", "file"))
     max_depth: int = knob(2, "Depth of each test problem's variant tree.", ge=0)
     variants_per_problem: int = knob(60, "Variants grown per test problem.", ge=0)
     max_steps: int = knob(20, "GRPO steps per test problem, on its variants only.", ge=1)

@@ -117,3 +117,28 @@ def test_bad_ttrl_value_is_refused_before_any_work(tmp_path, host, model_dir):
         run(cfg, host)
     assert "ttrl.eval_samples" in str(info.value) or "ttrl.eval_samples" in str(info.value.__context__)
     assert not (tmp_path / "baseline").exists()
+
+
+def test_a_capped_run_attempts_the_nearest_misses_first_and_counts_the_rest(tmp_path):
+    from types import SimpleNamespace
+
+    from ladder_core.artifacts import EvalProblemResult, write_jsonl
+    from ladder_core.records import Problem
+    from ladder_core.schema import TTRLConfig
+    from ladder_core.ttrl.loop import problems_to_adapt
+
+    problems = [Problem(id=f"t/{i}", text=f"p{i}") for i in range(6)]
+    # correct samples of 8 per problem; t/1 is solved (greedy right), the others are still failed
+    correct = {"t/0": 0, "t/1": 5, "t/2": 1, "t/3": 0, "t/4": 3, "t/5": 1}
+    write_jsonl(tmp_path / "evaluate" / "results.jsonl", [
+        EvalProblemResult(problem_id=p.id, problem=p.text, completions=[], statuses=[], n=8,
+                          n_correct=correct[p.id], greedy_completion="", greedy_correct=p.id == "t/1")
+        for p in problems])
+    ctx = SimpleNamespace(test_problems=lambda: problems, run_dir=tmp_path)
+
+    chosen, solved, left_out, stage = problems_to_adapt(ctx, TTRLConfig(max_problems=3))
+    assert [p.id for p in chosen] == ["t/4", "t/2", "t/5"] and (solved, left_out, stage) == (1, 2, "evaluate")
+    chosen, _, left_out, _ = problems_to_adapt(ctx, TTRLConfig(max_problems=3, order="file"))
+    assert [p.id for p in chosen] == ["t/0", "t/2", "t/3"] and left_out == 2
+    chosen, _, left_out, _ = problems_to_adapt(ctx, TTRLConfig())
+    assert [p.id for p in chosen] == ["t/4", "t/2", "t/5", "t/0", "t/3"] and left_out == 0

@@ -29,6 +29,10 @@ _MAX_TTRL_ROWS = 200
 _MAX_REJECTION_ROWS = 10
 
 
+_ORDERS = {"closest": "most correct samples first (nearest misses), then test-file order",
+           "file": "test-file order"}
+
+
 def _pct(value: Any) -> str:
     return f"{100 * value:.1f}%" if isinstance(value, (int, float)) and not isinstance(value, bool) else _DASH
 
@@ -260,6 +264,8 @@ def _ttrl(t: TtrlSection | None, plots: Mapping[str, PlotResult]) -> list[str]:
     rows = [("protocol", _cell(t.protocol or _DASH)),
             ("weights reset after each problem", _num(t.reset_weights)),
             ("problems attempted", _num(t.attempted)),
+            ("still failed, left out by ttrl.max_problems", _num(t.not_attempted)),
+            ("order of attempts", _cell(_ORDERS.get(t.order or "", t.order or _DASH))),
             ("skipped (already solved)", _num(t.skipped_already_solved)),
             ("samples per problem (adapted and control)", _num(t.eval_samples)),
             ("solved by the adapted model", _num(t.solved)),

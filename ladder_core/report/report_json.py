@@ -178,6 +178,8 @@ def ttrl_section(result: TtrlView | None, accuracy: TtrlAccuracy) -> TtrlSection
         solved=result.solved,
         control_solved=result.control_solved,
         skipped_already_solved=result.skipped_already_solved,
+        order=result.order,
+        not_attempted=result.not_attempted,
         eval_samples=result.eval_samples,
         seconds=result.seconds,
         base_stage=accuracy.base_stage,

@@ -57,8 +57,14 @@ class Attempt:
     greedy: bool | None
 
 
-def problems_to_adapt(ctx: Any, settings: TTRLConfig) -> tuple[list[Problem], int, str | None]:
-    """Test problems the model TTRL starts from does not solve; how many it solves; which stage said so."""
+def problems_to_adapt(ctx: Any, settings: TTRLConfig) -> tuple[list[Problem], int, int, str | None]:
+    """Test problems to attempt: the still-failed ones in ``ttrl.order``, at most ``ttrl.max_problems``; how many
+    the model TTRL starts from solves; how many still-failed ones the cap left out; which stage said so.
+
+    ``closest`` puts first the problems with the most correct samples in that stage's evaluation (the
+    nearest misses: a capped CPU run spends its budget where adaptation can change the answer), ties in
+    test-file order. Which problems were attempted is in ``ttrl/results.jsonl`` and the report.
+    """
     problems = ctx.test_problems()
     results, stage = {}, None
     for candidate in ("evaluate", "baseline"):
@@ -69,8 +75,11 @@ def problems_to_adapt(ctx: Any, settings: TTRLConfig) -> tuple[list[Problem], in
     failed = [p for p in problems
               if not (p.id in results and is_solved(results[p.id].greedy_correct, results[p.id].n,
                                                       results[p.id].n_correct))]
+    if settings.order == "closest":
+        failed.sort(key=lambda p: -(results[p.id].n_correct if p.id in results else 0))  # stable: file order
     limit = settings.max_problems
-    return (failed[:limit] if limit is not None else failed), len(problems) - len(failed), stage
+    chosen = failed[:limit] if limit is not None else failed
+    return chosen, len(problems) - len(failed), len(failed) - len(chosen), stage
 
 
 def attempt(ctx: Any, model: Any, tokenizer: Any, problems: list[Problem], n: int) -> list[Attempt]:
@@ -110,7 +119,7 @@ def run_ttrl(ctx: Any) -> TtrlSummary:
     results_path = out / "results.jsonl"
     cut_torn_tail(results_path)  # a kill's half line goes before appending
     done = {r.problem_id: r for r in read_jsonl(results_path, TtrlProblemResult)}
-    failed, already_solved, start_stage = problems_to_adapt(ctx, settings)
+    failed, already_solved, left_out, start_stage = problems_to_adapt(ctx, settings)
     todo = [p for p in failed if p.id not in done]
     model, tokenizer = ctx.load_model(trained=True)
     controls = dict(zip([p.id for p in todo], attempt(ctx, model, tokenizer, todo, settings.eval_samples),
@@ -163,6 +172,8 @@ def run_ttrl(ctx: Any) -> TtrlSummary:
         solved=sum(r.solved for r in rows),
         control_solved=sum(r.control_solved for r in rows),
         skipped_already_solved=already_solved,
+        order=settings.order,
+        not_attempted=left_out,
         eval_samples=settings.eval_samples,
         seconds=round(sum(r.seconds for r in rows), 2),
     )
