@@ -239,6 +239,14 @@ class TtrlView:
         return self.summary.eval_samples if self.summary else None
 
     @property
+    def order(self) -> str | None:
+        return self.summary.order if self.summary else None
+
+    @property
+    def not_attempted(self) -> int | None:
+        return self.summary.not_attempted if self.summary else None
+
+    @property
     def seconds(self) -> float | None:
         if self.problems:
             return sum(p.seconds for p in self.problems)
