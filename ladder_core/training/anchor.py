@@ -73,9 +73,12 @@ class GreedyAnchor:
 
 
 def build_anchor(trainer: Any, domain: Any, nodes: Sequence[Any], path: Path, *, weight: float, batch: int,
-                 seed: int, generation_batch: int = 64) -> GreedyAnchor:
+                 seed: int, deadlines: Any = None, generation_batch: int = 64) -> GreedyAnchor:
     """The anchor set of ``nodes`` under ``trainer``'s model and prompts: read from ``path`` when a previous
     attempt wrote it, else generated greedily, verified and written there (main process)."""
+    from tqdm.auto import tqdm
+
+    from ladder_core.deadlines import PluginDeadlines
     from ladder_core.training.rewards import checked_verdicts, verdict_correct
 
     rows = {row["node_id"]: row["prompt"] for row in trainer.train_dataset}
@@ -97,7 +100,8 @@ def build_anchor(trainer: Any, domain: Any, nodes: Sequence[Any], path: Path, *,
     model.eval()
     try:
         with torch.no_grad():
-            for start in range(0, len(ids), generation_batch):
+            starts = range(0, len(ids), generation_batch)
+            for start in tqdm(starts, desc="anchor", unit="batch", disable=not trainer.accelerator.is_main_process):
                 chunk = [prompt_ids[i] for i in ids[start:start + generation_batch]]
                 width = max(len(p) for p in chunk)
                 input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in chunk], device=device)
@@ -113,7 +117,7 @@ def build_anchor(trainer: Any, domain: Any, nodes: Sequence[Any], path: Path, *,
     texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
     by_id = {n.id: n for n in nodes}
     problems = [Problem(id=i, text=by_id[i].text) for i in ids]
-    verdicts = checked_verdicts(domain, problems, texts)
+    verdicts = checked_verdicts(domain, problems, texts, deadlines if deadlines is not None else PluginDeadlines())
     examples = [AnchorExample(node_id=i, completion=t, completion_ids=c)
                 for i, t, c, v in zip(ids, texts, generated, verdicts, strict=True) if verdict_correct(v)]
     if trainer.accelerator.is_main_process:

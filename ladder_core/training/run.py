@@ -158,7 +158,8 @@ def train_on_nodes(
             (out_dir / ANCHOR_FILE).unlink()
         trainer.ladder_anchor = build_anchor(trainer, domain, nodes, out_dir / ANCHOR_FILE,
                                              weight=float(cfg.trainer.anchor_weight),
-                                             batch=int(cfg.trainer.anchor_batch), seed=int(cfg.seed))
+                                             batch=int(cfg.trainer.anchor_batch), seed=int(cfg.seed),
+                                             deadlines=PluginDeadlines.of(cfg))
     checkpoint = latest_valid_checkpoint(ckpt_dir) if resume else None
     if checkpoint:
         restore_curriculum(checkpoint, curriculum, trainer.ladder_counters)
