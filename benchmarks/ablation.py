@@ -120,7 +120,10 @@ def run_seed(seed: int, args: argparse.Namespace, extra: list[str], host: Any) -
         row["ttrl"] = {"accuracy": ttrl.accuracy, "accuracy_control": ttrl.accuracy_control,
                        "pass@1": ttrl.pass_at_1, "pass@1_control": ttrl.pass_at_1_control,
                        "attempted": ttrl.attempted, "solved": ttrl.solved, "control_solved": ttrl.control_solved,
-                       "vs_control": to_dict(ttrl.vs_control) if ttrl.vs_control else None}
+                       "vs_control": to_dict(ttrl.vs_control) if ttrl.vs_control else None,
+                       "problems": [{"problem_id": p.problem_id, "pass@1": p.adapted_pass_at_1,
+                                     "pass@1_control": p.control_pass_at_1, "solved": float(p.solved),
+                                     "solved_control": float(p.control_solved)} for p in ttrl.problems]}
     row["means"] = {arm: _means(probs) for arm, probs in row["problems"].items()}
     row["train"] = {arm: signal(seed_dir / arm) for arm in ("adaptive", "uniform", "roots_only")}
     row["seconds"] = round(time.monotonic() - t0, 1)
@@ -209,6 +212,14 @@ def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
                 if any(t.get(key) is not None for t in ttrl_rows)}
         ttrl["per_seed_vs_control"] = [t.get("vs_control") for t in ttrl_rows]
         ttrl["seeds"] = len(ttrl_rows)
+        attempted = [p for t in ttrl_rows for p in t.get("problems") or []]
+        if attempted:  # pooled over (seed, attempted problem): adapted minus the un-adapted control
+            ttrl["attempted"] = {
+                "n": len(attempted), "solved": int(sum(p["solved"] for p in attempted)),
+                "solved_control": int(sum(p["solved_control"] for p in attempted)),
+                "paired": {metric: paired_comparison([p[metric] for p in attempted],
+                                                     [p[f"{metric}_control"] for p in attempted]).to_dict()
+                           for metric in ("pass@1", "solved")}}
     return {"arms": arms, "pairs": pairs, "ttrl": ttrl, "train": train}
 
 
@@ -219,9 +230,11 @@ def _pct_ci(entry: dict[str, Any] | None) -> str:
     return f"{100 * entry['mean']:.1f} [{100 * low:.1f}, {100 * high:.1f}]"
 
 
-def summarise(analysis: dict[str, Any], split: str, n_seeds: int) -> str:
-    lines = [f"Split: **{split}**" + (" (evaluated once, after tuning on validation)" if split == "test"
-                                       else " (tuning numbers; not a test result)"), "",
+def summarise(analysis: dict[str, Any], split: str, n_seeds: int, test_note: str | None = None) -> str:
+    """The markdown tables; ``test_note`` replaces the default description of how the test split was used."""
+    note = (test_note or "evaluated once, after tuning on validation") if split == "test" else \
+        "tuning numbers; not a test result"
+    lines = [f"Split: **{split}** ({note})", "",
              f"| arm | pass@1 %, mean [95% t interval] over {n_seeds} seed(s) | greedy % | useful groups/s "
              "(non-zero reward variance) | zero-variance share |", "|---|---|---|---|---|"]
     for arm, label in ARMS.items():
@@ -237,6 +250,15 @@ def summarise(analysis: dict[str, Any], split: str, n_seeds: int) -> str:
                      f"solved: {_pct_ci(ttrl.get('accuracy'))} |")
         lines.append(f"| control: same samples, no adaptation | {_pct_ci(ttrl.get('pass@1_control'))} | "
                      f"solved: {_pct_ci(ttrl.get('accuracy_control'))} |")
+        att = ttrl.get("attempted")
+        if att:
+            p1, solved = att["paired"]["pass@1"], att["paired"]["solved"]
+            lines += ["", f"TTRL on the problems it attempted, pooled over seeds ({att['n']} problems): solved "
+                      f"**{att['solved']} of {att['n']}**, control {att['solved_control']} of {att['n']} (paired "
+                      f"{100 * solved['delta']:+.1f} points [{100 * solved['ci95'][0]:+.1f}, "
+                      f"{100 * solved['ci95'][1]:+.1f}], p = {solved['p_value']:.2g}); pass@1 adapted minus control "
+                      f"{100 * p1['delta']:+.1f} points [{100 * p1['ci95'][0]:+.1f}, {100 * p1['ci95'][1]:+.1f}], "
+                      f"p = {p1['p_value']:.2g}."]
     lines += ["", "Paired comparisons (after minus before, points; pooled over seed x problem pairs, and over "
               "per-seed means):", "", "| comparison | delta [95% CI] | p (pairs) | p (seeds) |", "|---|---|---|---|"]
     for name, entry in analysis["pairs"].items():
@@ -290,7 +312,7 @@ def write_docs(table: str, command: str, name: str = "ablation") -> None:
 
 def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RESULTS, name: str = "ablation",
          extend: Any = None, prog: str = "benchmarks/ablation.py", command: str | None = None,
-         title: str | None = None) -> dict[str, Any]:
+         title: str | None = None, test_note: str | None = None) -> dict[str, Any]:
     """Run (or resume: finished stages are kept) every seed and arm, analyse, print, write JSON.
 
     ``name`` names the docs block and the plot (``docs/img/<name>.png``); ``extend(rows, analysis)``
@@ -326,7 +348,7 @@ def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RE
     for row in rows:
         print(json.dumps({"seed": row["seed"], "means": row["means"], "seconds": row["seconds"]}))
     analysis = analyse(rows)
-    table = summarise(analysis, args.split, len(rows))
+    table = summarise(analysis, args.split, len(rows), test_note)
     if extend is not None:
         table += "\n\n" + extend(rows, analysis)
     print(table)

@@ -34,6 +34,10 @@ N_HARD = 120
 TITLE = "The default job on 140 held-out problems: mean and 95% interval over seeds"
 #: TTRL problems per seed on a CPU (the default job's 10 take about 7 min per seed here).
 TTRL_PROBLEMS = 3
+#: How this file has been used so far (shown with the table; docs/results.md tells the story).
+TEST_USE = ("touched twice: every stage once, after tuning on validation (session 12); then the TTRL stage alone "
+            "again, after TTRL's attempt order became nearest misses first (session 13); the training arms are "
+            "those of the first touch")
 
 
 def _ablation() -> Any:
@@ -94,7 +98,8 @@ def main(argv: list[str] | None = None, host: Any = None, results: Path = RESULT
     out = [] if "--out" in args else ["--out", str(ROOT / "runs" / "heldout")]
     return _ablation().main(["--split", "test", *out, *args, "--overrides", *overrides], host=host,
                             results=results, name="heldout", extend=by_part, prog="benchmarks/heldout.py",
-                            command="python benchmarks/heldout.py " + " ".join(given), title=TITLE)
+                            command="python benchmarks/heldout.py " + " ".join(given), title=TITLE,
+                            test_note=TEST_USE)
 
 if __name__ == "__main__":
     main()

@@ -44,6 +44,12 @@ def test_ablation_tiny_configuration_intervals_and_paired_tests(tmp_path, model_
     assert pair["over_seed_problem_pairs"]["n"] == 12 and 0 < pair["over_seed_problem_pairs"]["p_value"] <= 1
     assert pair["over_seeds"]["n"] == 2
     assert test["analysis"]["ttrl"]["seeds"] == 1
+    # TTRL pooled over the attempted problems: the counts are the run's own ttrl/results.jsonl
+    attempted = test["analysis"]["ttrl"]["attempted"]
+    lines = (tmp_path / "runs" / "test" / "seed0" / "adaptive" / "ttrl" / "results.jsonl").read_text().splitlines()
+    assert attempted["n"] == len(lines) == 1
+    assert attempted["solved"] == sum(json.loads(line)["solved"] for line in lines)
+    assert attempted["paired"]["pass@1"]["n"] == 1 and attempted["solved_control"] in (0, 1)
     # training signal per arm: useful (non-zero variance) groups per second, from train/summary.json
     sig = test["rows"][0]["train"]["adaptive"]
     assert sig["groups"] == 2 and 0 <= sig["useful_groups"] <= 2 and sig["seconds"] > 0
@@ -53,6 +59,7 @@ def test_ablation_tiny_configuration_intervals_and_paired_tests(tmp_path, model_
     table = ablation.summarise(test["analysis"], "test", 2)
     assert "evaluated once, after tuning on validation" in table and "| adaptive vs base (pass@1) |" in table
     assert "useful groups/s" in table
+    assert f"TTRL on the problems it attempted, pooled over seeds (1 problems): solved **{attempted['solved']} of 1**" in table
     # a second call with --analyse-only reads the finished seeds and trains nothing again
     again = ablation.main(["--split", "test", "--analyse-only", *common], host=host, results=tmp_path / "t2.json")
     assert again["rows"][0]["means"] == test["rows"][0]["means"]
