@@ -108,7 +108,7 @@ class Decontaminator:
         return found.rejection_reason if found else None
 
     def split_roots(self, roots: Sequence[Problem], keep: bool) -> tuple[list[Problem], Decontamination]:
-        """Training roots minus those equal to an evaluation problem (all kept when ``keep``), named in a warning."""
+        """Training roots minus those equal to an evaluation problem (all kept when ``keep``), with their counts."""
         counts = Decontamination(kept_overlapping_roots=keep)
         kept = []
         for root in roots:
@@ -122,11 +122,9 @@ class Decontaminator:
                 kept.append(root)
             else:
                 counts.add(found.set_name, found.reason)
-        if counts.overlapping_roots:
-            names = ", ".join(r.describe() for r in counts.overlapping_roots)
-            action = ("KEPT for exact reproduction of the published split (train.keep_eval_overlap=true): "
-                      "test numbers on these problems are not held-out" if keep else "removed from training")
-            log.warning("training roots that are evaluation problems: %s; %s", names, action)
+        if counts.overlapping_roots:  # every stage re-checks; the start-up check prints the warning a user sees
+            log.debug("training roots that are evaluation problems: %s (%s)",
+                      ", ".join(r.describe() for r in counts.overlapping_roots), "kept" if keep else "removed")
         return kept, counts
 
     def filter_nodes(self, nodes: Sequence[N], *, keep_roots: Iterable[str] = ()) -> tuple[list[N], Decontamination]:
