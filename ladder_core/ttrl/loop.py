@@ -1,7 +1,8 @@
 """The TTRL loop, following the authors' code (see docs/ladder-method.md, section 4).
 
 For each test problem the trained model still fails (the one "solved" rule of
-:mod:`ladder_core.evaluation.solved`):
+:mod:`ladder_core.evaluation.solved`), nearest misses first when ``ttrl.max_problems``
+caps the run (``ttrl.order``):
 
 1. grow a variant tree rooted at the problem (``ttrl.max_depth``, ``ttrl.variants_per_problem``);
 2. decontaminate it: the problem itself, anything equal to it (canonical form
