@@ -317,6 +317,8 @@ def test_full_run_markdown_and_plots(full_report: tuple[Path, dict[str, Any]]) -
     assert "| baseline | 3.8% [" in md
     assert "| after training | 51.2% [" in md
     assert "| after TTRL | 67.5% [" in md and "| – | – | – | – | 80.0% [" in md
+    control = r["ttrl"]["pass@1_control"]
+    assert f"| TTRL control | {100 * control:.1f}% |" in md and md.index("| TTRL control |") < md.index("| after TTRL |")
     assert "+47.5 points [" in md and "p = " in md
     assert "| 2 | 20 |" in md and "| duplicate_exact | 6 | 25.0% |" in md
     assert "[variants/tree_train-0.html](variants/tree_train-0.html)" in md

@@ -153,6 +153,8 @@ def _results(r: Report, plots: Mapping[str, PlotResult]) -> list[str]:
     else:
         pass1 = ttrl.ci95.pass_at_1 if ttrl.ci95 else None
         accuracy = ttrl.ci95.accuracy if ttrl.ci95 else None
+        rows.append(["TTRL control", _pct(ttrl.pass_at_1_control)] + [_DASH] * (len(ks) - 1)
+                    + [_DASH, _pct(ttrl.accuracy_control), _num(ttrl.n_problems)])
         rows.append(["after TTRL", _ci(pass1) if pass1 else _pct(ttrl.pass_at_1)] + [_DASH] * (len(ks) - 1)
                     + [_DASH, _ci(accuracy) if accuracy else _pct(ttrl.accuracy), _num(ttrl.n_problems)])
     lines += _table(header, rows)
@@ -162,7 +164,9 @@ def _results(r: Report, plots: Mapping[str, PlotResult]) -> list[str]:
         lines += _paired_rows(r.comparison.final_vs_baseline)
     lines += ["“solved”: the greedy answer is verified correct (see Definitions). After TTRL, a problem TTRL "
               "attempted counts as solved when the adapted model solves it, and pass@1 uses the adapted "
-              "model's samples; see “Test-time RL” for the comparison with the un-adapted control.", ""]
+              "model's samples. Compare it with “TTRL control” (the same fresh samples from the model before "
+              "adaptation), not with “after training”: TTRL may pick the problems whose evaluation samples went "
+              "best (`ttrl.order`), and fresh samples of those regress; see “Test-time RL”.", ""]
     lines += _plot(plots, "accuracy") + _plot(plots, "pass_at_k")
     return lines
 

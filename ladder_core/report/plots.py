@@ -58,6 +58,8 @@ def _accuracy(summary: RunSummary, accuracy: TtrlAccuracy) -> Any:
     if summary.final:
         groups.append(("after training", summary.final.pass_at_1, solved_accuracy(summary.final)))
     if summary.ttrl and (accuracy.accuracy is not None or accuracy.pass_at_1 is not None):
+        # the control first: the same fresh samples without adaptation (the comparison TTRL is judged by)
+        groups.append(("TTRL control", accuracy.pass_at_1_control, accuracy.accuracy_control))
         groups.append(("after TTRL", accuracy.pass_at_1, accuracy.accuracy))
     if not groups:
         raise _Skip("no evaluation results (baseline, evaluate and ttrl did not run)")
