@@ -62,6 +62,9 @@ def test_dropped_nodes_are_relinked_into_a_valid_forest():
 
 
 def test_overlapping_roots_are_removed_or_kept_and_named(caplog):
+    import logging
+
+    caplog.set_level(logging.DEBUG, logger="ladder_core.variants.decontaminate")  # the user's warning is at start-up
     d = Decontaminator(ToyDomain(), {"test": TEST})
     roots = [Problem("train/0", "add(20, 10)"), Problem("train/1", "add(40, 41)")]
     kept, counts = d.split_roots(roots, keep=False)
