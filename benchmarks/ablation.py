@@ -275,20 +275,24 @@ def plot(analysis: dict[str, Any], path: Path, split: str, title: str | None = N
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(8, 4))
+    groups = [(label.replace("LADDER, ", "LADDER\n"), analysis["arms"].get(arm) or {}) for arm, label in ARMS.items()]
+    ttrl = analysis.get("ttrl") or {}
+    if ttrl:  # greedy = solved: TTRL is judged against its control (same fresh samples, no adaptation)
+        groups += [("TTRL control", {"pass@1": ttrl.get("pass@1_control"), "greedy": ttrl.get("accuracy_control")}),
+                   ("LADDER adaptive\n+ TTRL", {"pass@1": ttrl.get("pass@1"), "greedy": ttrl.get("accuracy")})]
+    fig, ax = plt.subplots(figsize=(8 + 1.5 * (len(groups) - len(ARMS)), 4))
     width = 0.38
-    labels = [label.replace("LADDER, ", "LADDER\n") for label in ARMS.values()]
     for offset, metric, color in ((-width / 2, "pass@1", "#4c72b0"), (width / 2, "greedy", "#dd8452")):
-        for i, arm in enumerate(ARMS):
-            entry = (analysis["arms"].get(arm) or {}).get(metric)
+        for i, (_, entries) in enumerate(groups):
+            entry = entries.get(metric)
             if not entry:
                 continue
             mean, (low, high) = 100 * entry["mean"], entry["ci95"]
             ax.bar(i + offset, mean, width, color=color, alpha=0.8, label=metric if i == 0 else None,
                    yerr=[[mean - 100 * low], [100 * high - mean]], capsize=3)
-            ax.scatter([i + offset] * len(entry["per_seed"]), [100 * v for v in entry["per_seed"]], color="black",
-                       s=8, zorder=3)
-    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+            seeds = entry.get("per_seed") or []
+            ax.scatter([i + offset] * len(seeds), [100 * v for v in seeds], color="black", s=8, zorder=3)
+    ax.set_xticks(range(len(groups)), [g[0] for g in groups], fontsize=8)
     ax.set_ylabel(f"{split} problems (%)")
     ax.set_title(title or f"Tiny-model ablation on the {split} split: mean and 95% interval over seeds")
     ax.legend(frameon=False)
