@@ -206,6 +206,14 @@ class HFTextGenerator:
 
     def _generate_batch(self, rows: list[list[int]], device: Any, *, temperature: float, top_p: float,
                         max_new_tokens: int, seed: int) -> list[str]:
+        tokens = self.generate_tokens(rows, device, temperature=temperature, top_p=top_p,
+                                      max_new_tokens=max_new_tokens, seed=seed)
+        return [self._decode(t) for t in tokens]
+
+    def generate_tokens(self, rows: list[list[int]], device: Any, *, temperature: float, top_p: float = 1.0,
+                        max_new_tokens: int, seed: int = 0) -> list[list[int]]:
+        """One left-padded batch of prompt token ids through ``model.generate``: the new token ids of each row,
+        end-of-sequence and the padding after it included (``temperature <= 0`` is greedy)."""
         import torch
         from transformers import GenerationConfig
 
@@ -234,8 +242,7 @@ class HFTextGenerator:
             torch.manual_seed(seed)
             output = self.model.generate(input_ids=input_ids.to(device), attention_mask=attention.to(device),
                                          generation_config=gen_cfg)
-        new_tokens = output[:, width:].tolist()
-        return [self._decode(tokens) for tokens in new_tokens]
+        return output[:, width:].tolist()
 
     def _decode(self, tokens: list[int]) -> str:
         for pos, token in enumerate(tokens):

@@ -79,6 +79,7 @@ def build_anchor(trainer: Any, domain: Any, nodes: Sequence[Any], path: Path, *,
     from tqdm.auto import tqdm
 
     from ladder_core.deadlines import PluginDeadlines
+    from ladder_core.generation.hf import HFTextGenerator
     from ladder_core.training.rewards import checked_verdicts, verdict_correct
 
     rows = {row["node_id"]: row["prompt"] for row in trainer.train_dataset}
@@ -91,8 +92,7 @@ def build_anchor(trainer: Any, domain: Any, nodes: Sequence[Any], path: Path, *,
 
     model = trainer.model
     tokenizer = trainer.processing_class
-    eos = tokenizer.eos_token_id
-    pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else eos
+    generator = HFTextGenerator(model, tokenizer, batch_size=generation_batch, name="anchor")
     device = next(model.parameters()).device
     max_new = int(trainer.args.max_completion_length)
     generated: list[list[int]] = []
@@ -103,15 +103,9 @@ def build_anchor(trainer: Any, domain: Any, nodes: Sequence[Any], path: Path, *,
             starts = range(0, len(ids), generation_batch)
             for start in tqdm(starts, desc="anchor", unit="batch", disable=not trainer.accelerator.is_main_process):
                 chunk = [prompt_ids[i] for i in ids[start:start + generation_batch]]
-                width = max(len(p) for p in chunk)
-                input_ids = torch.tensor([[pad] * (width - len(p)) + p for p in chunk], device=device)
-                attention = torch.tensor([[0] * (width - len(p)) + [1] * len(p) for p in chunk], device=device)
-                out = model.generate(input_ids=input_ids, attention_mask=attention, do_sample=False,
-                                     max_new_tokens=max_new, pad_token_id=pad, eos_token_id=eos,
-                                     temperature=None, top_p=None, top_k=None)
-                for row in out[:, width:].tolist():
-                    cut = row.index(eos) + 1 if eos in row else len(row)
-                    generated.append(row[:cut])
+                for row in generator.generate_tokens(chunk, device, temperature=0.0, max_new_tokens=max_new):
+                    stop = next((k for k, t in enumerate(row) if t in generator.eos_ids), None)
+                    generated.append(row if stop is None else row[:stop + 1])
     finally:
         model.train(was_training)
     texts = tokenizer.batch_decode(generated, skip_special_tokens=True)
