@@ -37,7 +37,8 @@ TTRL_PROBLEMS = 3
 #: How this file has been used so far (shown with the table; docs/results.md tells the story).
 TEST_USE = ("touched twice: every stage once, after tuning on validation (session 12); then the TTRL stage alone "
             "again, after TTRL's attempt order became nearest misses first (session 13); the training arms are "
-            "those of the first touch")
+            "those of the first touch; session 14 re-analysed the same results (no new run) split by whether the "
+            "embedded model was trained on each problem")
 
 
 def _ablation() -> Any:
@@ -52,28 +53,52 @@ def part(problem_id: str) -> str:
     return "hard" if int(problem_id.rsplit("/", 1)[1]) < N_HARD else "rung2"
 
 
+def seen_in_pretraining(heldout: Path = HELDOUT) -> set[str]:
+    """Ids of held-out problems whose integrand the embedded model was trained on (its easy or exposure
+    stage; :mod:`ladder_integration.tinymodel.pretraining`): a result on them measures memory too."""
+    import json
+
+    from ladder_integration.tinymodel.pretraining import seen_in_pretraining as seen
+
+    rows = [json.loads(line) for line in heldout.read_text().splitlines() if line.strip()]
+    return set(seen((r["id"], r["raw"]) for r in rows))
+
+
 def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
-    """Per part of the file: mean over seeds per arm, and adaptive vs base paired over (seed, problem)."""
+    """Per part of the file: mean over seeds per arm, and adaptive vs base paired over (seed, problem); the
+    hard part also split by whether the embedded model saw the integrand in its own training."""
     from ladder_core.evaluation.intervals import paired_comparison, t_interval
 
     ablation = _ablation()
+    seen = seen_in_pretraining()
     analysis["parts"] = {}
-    lines = ["Per part of the held-out file (mean over seeds [95% t interval]; paired: adaptive minus base, "
+    analysis["seen_in_pretraining"] = sorted(seen)
+    n_hard_seen = sum(part(p) == "hard" for p in seen)
+    n_rung2_seen = sum(part(p) == "rung2" for p in seen)
+    parts = {"hard": lambda pid: part(pid) == "hard", "rung2": lambda pid: part(pid) == "rung2",
+             "hard, unseen in pre-training": lambda pid: part(pid) == "hard" and pid not in seen,
+             "hard, seen in pre-training": lambda pid: part(pid) == "hard" and pid in seen}
+    lines = [f"**Contamination of this file by the embedded model's own training data** (found in session 14, "
+             f"`python -m ladder_integration.tinymodel.pretraining`): {len(seen)} of its problems are integrands the "
+             f"tiny model was trained on before any LADDER run ({n_hard_seen} of the {N_HARD} hard problems, in the "
+             f"short exposure stage; {n_rung2_seen} of the 20 rung-2 products). The held-out claim is the hard part "
+             f"*unseen in pre-training* ({N_HARD - n_hard_seen} problems).", "",
+             "Per part of the held-out file (mean over seeds [95% t interval]; paired: adaptive minus base, "
              "pooled over seed x problem pairs):", "",
              "| part | arm | pass@1 % | greedy % |", "|---|---|---|---|"]
-    for name in ("hard", "rung2"):
+    for name, keep in parts.items():
         entry: dict[str, Any] = {}
         for arm in ablation.ARMS:
             cell = []
             for metric in ablation.METRICS:
                 means = [ablation._means({pid: v for pid, v in r["problems"].get(arm, {}).items()
-                                          if part(pid) == name})[metric] for r in rows]
+                                          if keep(pid)})[metric] for r in rows]
                 ci = t_interval([m for m in means if m is not None])
                 entry.setdefault(arm, {})[metric] = ci.to_dict() if ci else None
                 cell.append(ablation._pct_ci(entry[arm][metric]))
             lines.append(f"| {name} | {ablation.ARMS[arm]} | {cell[0]} | {cell[1]} |")
         for metric in ablation.METRICS:
-            a, b, _, _ = ablation.paired_values(rows, "adaptive", "base", metric, keep=lambda pid: part(pid) == name)
+            a, b, _, _ = ablation.paired_values(rows, "adaptive", "base", metric, keep=keep)
             pooled = paired_comparison(a, b) if a else None
             entry[f"adaptive vs base ({metric})"] = pooled.to_dict() if pooled else None
             if pooled:

@@ -81,7 +81,7 @@ def main() -> None:
         rows[m] = {name: score_set(model, tok, exs, checker, k=args.samples).to_dict() for name, exs in sets.items()}
         print(m, json.dumps(rows[m]), flush=True)
     checker.close()
-    print(f"\n| model | " + " | ".join(f"{s} greedy / pass@1" for s in sets) + " |")
+    print("\n| model | " + " | ".join(f"{s} greedy / pass@1" for s in sets) + " |")
     for m, r in rows.items():
         print(f"| {m} | " + " | ".join(f"{r[s]['greedy']:.1%} / {r[s]['mean_sample_accuracy']:.1%}" for s in sets) + " |")
     if args.json:

@@ -99,6 +99,11 @@ def test_heldout_parts_and_paired_deltas():
     assert hard["adaptive vs base (greedy)"]["delta"] == 0.5 and hard["adaptive vs base (greedy)"]["n"] == 4
     assert analysis["parts"]["rung2"]["adaptive vs base (pass@1)"]["delta"] == 0.0
     assert "| hard | adaptive minus base (greedy) | +50.0" in table
+    # the hard part split by the embedded model's training data: 000 and 001 were never trained on, 003 was
+    assert "heldout/003" in analysis["seen_in_pretraining"] and "heldout/000" not in analysis["seen_in_pretraining"]
+    unseen = analysis["parts"]["hard, unseen in pre-training"]
+    assert unseen["adaptive vs base (greedy)"]["delta"] == 0.5 and unseen["adaptive vs base (greedy)"]["n"] == 4
+    assert "58 of its problems are integrands the tiny model was trained on" in table
 
 
 def test_heldout_runs_the_shipped_job_only():

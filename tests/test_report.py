@@ -574,3 +574,18 @@ def test_report_code_reads_typed_records_not_dict_keys() -> None:
             checks = [get_literal] + ([] if path.name == "collect.py" else [subscript, sniffing])
             bad += [f"{path.name}:{number}: {line.strip()}" for check in checks if check.search(code)]
     assert not bad, "\n".join(bad)
+
+
+def test_group_counters_are_named_for_what_ran() -> None:
+    """With dynamic sampling off (zero-variance groups, none replaced or dropped) the report does not call the
+    counters "dynamic sampling"; with it on it shows every counter."""
+    from ladder_core.report.markdown import _group_rows
+
+    off = _group_rows({"batches": 80, "groups_seen": 640, "zero_variance": 469, "replaced": 0,
+                       "dropped_unreplaced": 0, "extra_rounds": 0, "zero_variance_rate": 0.733})
+    assert off == [("groups trained (dynamic sampling off)", "640"),
+                   ("zero-variance groups (dynamic sampling off)", "469"),
+                   ("zero-variance share (dynamic sampling off)", off[2][1])]
+    assert off[2][1].startswith("0.73")
+    on = _group_rows({"batches": 2, "groups_seen": 16, "zero_variance": 5, "replaced": 4, "dropped_unreplaced": 1})
+    assert [k for k, _ in on][3] == "dynamic sampling: replaced" and len(on) == 5

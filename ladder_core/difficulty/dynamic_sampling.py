@@ -33,8 +33,8 @@ for the same number of prompts per rank (TRL needs equal local batches).
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
 from typing import Any, Protocol
 
 
@@ -115,9 +115,24 @@ class DynamicSamplingStats:
     extra_groups: int = 0
     extra_generations: int = 0
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, int | float]) -> DynamicSamplingStats:
+        """The counters of :meth:`as_dict` (``train/summary.json``, the step log); derived keys are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: int(v) for k, v in data.items() if k in names})
+
+    @property
+    def zero_variance_rate(self) -> float:
+        return self.zero_variance / self.groups_seen if self.groups_seen else 0.0
+
+    @property
+    def sampling_was_off(self) -> bool:
+        """Zero-variance groups were trained as drawn: dynamic sampling replaces or drops every one when on."""
+        return bool(self.zero_variance) and not (self.replaced or self.dropped_unreplaced)
+
     def as_dict(self) -> dict[str, float]:
         d: dict[str, float] = dict(asdict(self))
-        d["zero_variance_rate"] = self.zero_variance / self.groups_seen if self.groups_seen else 0.0
+        d["zero_variance_rate"] = self.zero_variance_rate
         return d
 
 

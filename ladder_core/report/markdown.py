@@ -236,6 +236,19 @@ def _variants(r: Report) -> list[str]:
     return lines
 
 
+def _group_rows(counters: Mapping[str, int | float]) -> list[tuple[str, str]]:
+    """The group counters of training, named for what ran: with dynamic sampling off
+    (``curriculum.dynamic_sampling``) only the zero-variance counts, under that name."""
+    from ladder_core.difficulty.dynamic_sampling import DynamicSamplingStats
+
+    stats = DynamicSamplingStats.from_dict(counters)
+    if stats.sampling_was_off:
+        return [("groups trained (dynamic sampling off)", _num(stats.groups_seen)),
+                ("zero-variance groups (dynamic sampling off)", _num(stats.zero_variance)),
+                ("zero-variance share (dynamic sampling off)", _num(stats.zero_variance_rate))]
+    return [(f"dynamic sampling: {_cell(k)}", _num(v)) for k, v in counters.items()]
+
+
 def _training(r: Report, plots: Mapping[str, PlotResult]) -> list[str]:
     lines = ["## Training", ""]
     t = r.training
@@ -248,7 +261,7 @@ def _training(r: Report, plots: Mapping[str, PlotResult]) -> list[str]:
             ("roots mastered at the end", _num(t.roots_mastered_last)),
             ("trained model saved (train/final)", _num(t.final_model_saved))]
     rows += [(f"reward checks failed: {_cell(k)}", _num(v)) for k, v in (t.reward_failures or {}).items()]
-    rows += [(f"dynamic sampling: {_cell(k)}", _num(v)) for k, v in t.dynamic_sampling.items()]
+    rows += _group_rows(t.dynamic_sampling)
     lines += _table(["", ""], rows)
     if t.final_depth_success:
         lines += ["Curriculum success estimate at the end, per depth:", ""]

@@ -61,6 +61,21 @@ def test_validation_split_is_new_instances(domain):
         {"validation_set": ""}, DomainContext(model_scale="tiny")).load_problems("validation") == []
 
 
+def test_benchmark_validation_files_hold_no_test_or_heldout_problem(domain):
+    """benchmarks/data/validation_{150,600}.jsonl (tuning and the greedy-churn probe) are validation only:
+    none of their problems equals a train, test or held-out problem, by canonical form or semantically."""
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[3] / "benchmarks" / "data"
+    evaluation = {"test": domain.load_problems("test"), "train": domain.load_problems("train"),
+                  "heldout": domain.load_problem_set(str(bench / "heldout_tiny_products.jsonl"))}
+    d = Decontaminator(domain, evaluation)
+    for name in ("validation_150.jsonl", "validation_600.jsonl"):
+        problems = domain.load_problem_set(str(bench / name))
+        assert len(problems) == int(name.split("_")[1].split(".")[0])
+        assert [p.id for p in problems if d.match(p)] == [], name
+
+
 def test_full_scale_has_no_default_validation_set():
     d = IntegrationDomain(None, DomainContext(model_scale="full"))
     assert d.load_problems("validation") == []
