@@ -381,6 +381,8 @@ class EvalSummary:
     seconds: float = 0.0
     problem_set: str = ""
     split: str = "test"
+    #: problems the model was trained on before this run, by the domain's check (baseline only; None = unknown)
+    trained_on: list[str] | None = None
 
     def pass_at(self, k: int) -> float | None:
         return self.pass_at_k.get(str(k))
@@ -749,6 +751,8 @@ class EvalSection:
     seconds: float | None = None
     recomputed_from_results: bool = False
     ci95: EvalIntervals | None = None
+    #: problems the model was trained on before the run, by the domain's check (``None``: the domain cannot tell)
+    trained_on: list[str] | None = None
 
 
 @record

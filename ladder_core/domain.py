@@ -155,6 +155,17 @@ class Domain(abc.ABC):
         """
         return None
 
+    def pretraining_overlap(self, problems: Sequence[Problem], model: str) -> dict[str, str] | None:
+        """Evaluation problems the ``model`` (a ``model.name_or_path``) was trained on before any run, by id ->
+        where (a training stage's name); ``None`` when the domain cannot tell for that model (the default).
+
+        Decontamination keeps evaluation problems out of what *ladder* trains on; a model's own
+        pre-training is outside that. A domain that ships an embedded model knows its training data
+        and can say which evaluation problems it saw (integration: ``tinymodel/pretraining.py``).
+        The baseline stage records the answer and the report shows it.
+        """
+        return None
+
     # -------------------------------------------------------------- lifecycle
     def close(self) -> None:
         """Release worker processes and other resources. Safe to call twice."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import struct
 import subprocess
@@ -589,3 +590,22 @@ def test_group_counters_are_named_for_what_ran() -> None:
     assert off[2][1].startswith("0.73")
     on = _group_rows({"batches": 2, "groups_seen": 16, "zero_variance": 5, "replaced": 4, "dropped_unreplaced": 1})
     assert [k for k, _ in on][3] == "dynamic sampling: replaced" and len(on) == 5
+
+
+def test_test_problems_the_model_was_trained_on_are_named(tmp_path: Path) -> None:
+    """The baseline records the domain's pre-training overlap; the report says how many and report.json which."""
+    from ladder_core.artifacts import read_json
+
+    (tmp_path / "a").mkdir()
+    run_dir = make_run_dir(tmp_path / "a")
+    summary = read_json(run_dir / "baseline" / "summary.json", EvalSummary)
+    write_json(run_dir / "baseline" / "summary.json", dataclasses.replace(summary, trained_on=[IDS[0], IDS[3]]))
+    r = _report(run_dir)
+    assert r["baseline"]["trained_on"] == [IDS[0], IDS[3]] and r["final"]["trained_on"] is None
+    md = (run_dir / "report.md").read_text(encoding="utf-8")
+    assert "**2 of the 10 test problems are in the model's own training data**" in md
+    # unknown (a domain that cannot tell) or none: no such line
+    (tmp_path / "b").mkdir()
+    clean = make_run_dir(tmp_path / "b")
+    _report(clean)
+    assert "own training data" not in (clean / "report.md").read_text(encoding="utf-8")

@@ -46,9 +46,30 @@ def _evaluate(ctx: RunContext, stage: str, trained: bool) -> EvalSummary:
                  ctx.stage_dir(stage) / "validation", label=f"{stage} (validation)",
                  extra={"problem_set": valid[0].source if valid else "", "split": "validation"})
     problems = ctx.test_problems()
+    extra: dict[str, Any] = {"problem_set": problems[0].source if problems else "", "split": "test"}
+    if not trained:
+        extra["trained_on"] = pretraining_overlap(ctx, problems)
     return evaluate(ctx.domain, problems, generator.generate, lambda p: fmt.text(ctx.domain, p),
-                    settings, ctx.stage_dir(stage), label=stage,
-                    extra={"problem_set": problems[0].source if problems else "", "split": "test"})
+                    settings, ctx.stage_dir(stage), label=stage, extra=extra)
+
+
+def pretraining_overlap(ctx: RunContext, problems: list[Problem]) -> list[str] | None:
+    """The test problems the base model was trained on, by the domain's check (``None``: it cannot tell; a
+    failing check is logged, never fatal); a warning names how many."""
+    import sys
+
+    try:
+        seen = ctx.domain.pretraining_overlap(problems, str(ctx.cfg.model.name_or_path))
+    except Exception as exc:  # noqa: BLE001 - a plugin's check must not stop the run
+        log.warning("the domain's pre-training overlap check failed: %s", exc)
+        return None
+    if seen is None:
+        return None
+    ids = [p.id for p in problems if p.id in seen]
+    if ids:
+        print(f"ladder: warning: {len(ids)} of {len(problems)} test problems are in the model's own training data "
+              "(the domain's check); results on them measure memory too (report: Results)", file=sys.stderr)
+    return ids
 
 
 def baseline(ctx: RunContext) -> EvalSummary:

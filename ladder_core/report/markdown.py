@@ -159,6 +159,12 @@ def _results(r: Report, plots: Mapping[str, PlotResult]) -> list[str]:
                     + [_DASH, _ci(accuracy) if accuracy else _pct(ttrl.accuracy), _num(ttrl.n_problems)])
     lines += _table(header, rows)
     lines += ["Brackets: 95% bootstrap interval over problems.", ""]
+    seen = base.trained_on if base else None
+    if seen:
+        lines += [f"**{len(seen)} of the {_num(base.n_problems)} test problems are in the model's own training data** "
+                  "(the domain's check of the model it ships; decontamination only keeps them out of what this "
+                  "run trains on): results on them measure memory as well as learning. "
+                  f"Their ids are in report.json (`baseline.trained_on`).", ""]
     if r.comparison.final_vs_baseline:
         lines += ["Training, after minus before on the same problems (paired):", ""]
         lines += _paired_rows(r.comparison.final_vs_baseline)

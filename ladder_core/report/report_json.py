@@ -79,6 +79,7 @@ def eval_section(result: EvalView | None) -> EvalSection | None:
         seconds=result.seconds,
         recomputed_from_results=result.recomputed,
         ci95=eval_intervals(result),
+        trained_on=result.trained_on,
     )
 
 

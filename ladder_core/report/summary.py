@@ -69,6 +69,10 @@ class EvalView:
         return self.summary.greedy_accuracy if self.summary else None
 
     @property
+    def trained_on(self) -> list[str] | None:
+        return list(self.summary.trained_on) if self.summary and self.summary.trained_on is not None else None
+
+    @property
     def seconds(self) -> float | None:
         return self.summary.seconds if self.summary and not self.recomputed else None
 

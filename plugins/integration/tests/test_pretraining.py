@@ -46,3 +46,21 @@ def domain_sets():
         yield d.load_problems("train"), d.load_problems("test")
     finally:
         d.close()
+
+
+def test_the_domain_reports_overlap_for_its_embedded_model_only(tmp_path, stages):
+    from ladder_core.domain import DomainContext
+    from ladder_core.records import Problem
+    from ladder_integration.domain import IntegrationDomain
+    from ladder_integration.plugin import TINY_WEIGHTS
+
+    hard = next(t for t in stages["exposure"] if any(b.held_out for _, b in t))  # only the exposure stage has these
+    seen_text = grammar.build_example(hard, None).problem
+    problems = [Problem("t/0", seen_text), Problem("t/1", "integrate(7*x**3*sin(5*x) + 11*x**5, x)")]
+    d = IntegrationDomain(None, DomainContext(model_scale="tiny"))
+    try:
+        assert d.pretraining_overlap(problems, str(TINY_WEIGHTS)) == {"t/0": "exposure"}
+        assert d.pretraining_overlap(problems, str(tmp_path)) is None  # another model: unknown, not "clean"
+        assert d.pretraining_overlap(problems, "meta-llama/Llama-3.2-3B-Instruct") is None
+    finally:
+        d.close()

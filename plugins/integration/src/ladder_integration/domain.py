@@ -192,6 +192,22 @@ class IntegrationDomain(Domain):
         except Exception:
             return " ".join(problem.text.split())
 
+    def pretraining_overlap(self, problems: Sequence[Problem], model: str) -> dict[str, str] | None:
+        """For the embedded tiny model: the problems whose integrand it was trained on (its easy or exposure
+        stage, :mod:`ladder_integration.tinymodel.pretraining`); ``None`` for any other model."""
+        from pathlib import Path
+
+        from ladder_integration.plugin import TINY_WEIGHTS
+
+        try:
+            if Path(model).resolve() != TINY_WEIGHTS.resolve():
+                return None
+        except (OSError, ValueError):
+            return None
+        from ladder_integration.tinymodel.pretraining import seen_in_pretraining
+
+        return seen_in_pretraining((p.id, p.text) for p in problems)
+
     def equivalence_key(self, problem: Problem) -> str | None:
         """The integrand's values at fixed points (6 significant digits), plus the limits of a definite integral.
 
