@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from benchmark_modules import load_benchmark
 from ladder_core.plugins import PluginHost, create_plugin_manager
 from ladder_core.testing.toy_domain import ToyPlugin
 
@@ -15,10 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _ablation():
-    spec = importlib.util.spec_from_file_location("ablation_under_test", ROOT / "benchmarks" / "ablation.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("ablation")
 
 
 def test_ablation_tiny_configuration_intervals_and_paired_tests(tmp_path, model_dir):
@@ -75,10 +72,7 @@ def test_write_docs_needs_the_test_split():
 
 
 def _heldout():
-    spec = importlib.util.spec_from_file_location("heldout_under_test", ROOT / "benchmarks" / "heldout.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("heldout")
 
 
 def test_heldout_parts_and_paired_deltas():

@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-ROOT = Path(__file__).resolve().parents[1]
-
+from benchmark_modules import load_benchmark
 
 def _churn():
-    spec = importlib.util.spec_from_file_location("greedy_churn_under_test", ROOT / "benchmarks" / "greedy_churn.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_benchmark("greedy_churn")
 
 
 def _weights(path: Path) -> dict[str, torch.Tensor]:
