@@ -40,12 +40,13 @@ def recipe_term_sets() -> dict[str, list[grammar.TermSet]]:
 @functools.lru_cache(maxsize=1)
 def pretraining_keys() -> dict[IntegrandKey, str]:
     """Every integrand the shipped weights were trained on -> the stage that showed it first."""
-    names: dict[grammar.BaseTerm, str] = {}
+    stages = recipe_term_sets()
+    distinct = {t for sets in stages.values() for terms in sets for _, t in terms}  # about 100 base terms
+    names = {t: str(t.expr()) for t in distinct}
     out: dict[IntegrandKey, str] = {}
-    for stage, term_sets in recipe_term_sets().items():
+    for stage, term_sets in stages.items():
         for terms in term_sets:
-            key = frozenset((names.setdefault(t, str(t.expr())), int(c)) for c, t in terms)
-            out.setdefault(key, stage)
+            out.setdefault(frozenset((names[t], int(c)) for c, t in terms), stage)
     return out
 
 
