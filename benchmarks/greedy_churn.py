@@ -68,8 +68,7 @@ def perturbed(base: Path, trained: Path, out: Path, *, kind: str, seed: int = 0,
                 param += scale * delta
             else:
                 noise = torch.randn(param.shape, generator=gen)
-                scale = delta.norm() / noise.norm().clamp(min=1e-12)
-                param += noise * scale
+                param += noise * (delta.norm() / noise.norm().clamp(min=1e-12))
     tmp = out.with_name(out.name + ".tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     base_model.save_pretrained(tmp)
@@ -82,15 +81,16 @@ def perturbed(base: Path, trained: Path, out: Path, *, kind: str, seed: int = 0,
 
 def greedy(model: Path, problems: Path, run_dir: Path, threads: int) -> dict[str, bool]:
     """Problem id -> greedy answer verified, from a baseline-only run of the main job on ``model``."""
-    results = run_dir / "baseline" / "results.jsonl"
+    from ladder_core.artifacts import EvalProblemResult, read_jsonl
+
     if not (run_dir / "baseline" / "DONE.json").exists():
         env = {**os.environ, "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         cmd = [sys.executable, "-m", "ladder_core.cli", "+domain=integration", "pipeline.stages=[baseline]",
                f"domain.test_set={problems}", "evaluation.samples=1", "evaluation.k=[1]",
                f"trainer.torch_threads={threads}", f"model.name_or_path={model}", f"run_dir={run_dir}"]
         subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    rows = [json.loads(line) for line in results.read_text().splitlines() if line.strip()]
-    return {r["problem_id"]: bool(r["greedy_correct"]) for r in rows}
+    rows = read_jsonl(run_dir / "baseline" / "results.jsonl", EvalProblemResult)
+    return {r.problem_id: bool(r.greedy_correct) for r in rows}
 
 
 def _key(text: str) -> str:
@@ -102,10 +102,11 @@ def churn(run: Path, *, base: Path, problems: Path, out: Path, controls: int, th
     trained = run / "train" / "final"
     if not trained.exists():
         raise SystemExit(f"{run}: no train/final (run the train stage first)")
-    nodes = {_key(json.loads(line)["text"]) for line in (run / "variants" / "nodes.jsonl").read_text().splitlines()
-             if line.strip()}
-    raw = {json.loads(line)["id"]: _key(json.loads(line)["raw"]) for line in problems.read_text().splitlines()
-           if line.strip()}
+    from ladder_core.variants.store import read_nodes
+    from ladder_integration.problem_sets import load_problem_set
+
+    nodes = {_key(n.text) for n in read_nodes(run / "variants")}
+    raw = {p.id: _key(p.text) for p in load_problem_set(str(problems))}
     keep = sorted(pid for pid, text in raw.items() if text not in nodes)
     work = out / run.name
     models = {"base": base, "trained": trained, "reversed update": perturbed(base, trained, work / "reversed",

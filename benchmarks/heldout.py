@@ -56,12 +56,10 @@ def part(problem_id: str) -> str:
 def seen_in_pretraining(heldout: Path = HELDOUT) -> set[str]:
     """Ids of held-out problems whose integrand the embedded model was trained on (its easy or exposure
     stage; :mod:`ladder_integration.tinymodel.pretraining`): a result on them measures memory too."""
-    import json
-
+    from ladder_integration.problem_sets import load_problem_set
     from ladder_integration.tinymodel.pretraining import seen_in_pretraining as seen
 
-    rows = [json.loads(line) for line in heldout.read_text().splitlines() if line.strip()]
-    return set(seen((r["id"], r["raw"]) for r in rows))
+    return set(seen((p.id, p.text) for p in load_problem_set(str(heldout))))
 
 
 def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:

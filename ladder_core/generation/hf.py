@@ -244,11 +244,17 @@ class HFTextGenerator:
                                          generation_config=gen_cfg)
         return output[:, width:].tolist()
 
-    def _decode(self, tokens: list[int]) -> str:
+    def until_eos(self, tokens: list[int]) -> list[int]:
+        """``tokens`` up to and including the first end-of-sequence token (all of them when there is none)."""
         for pos, token in enumerate(tokens):
             if token in self.eos_ids:
-                tokens = tokens[:pos]
-                break
+                return tokens[:pos + 1]
+        return tokens
+
+    def _decode(self, tokens: list[int]) -> str:
+        tokens = self.until_eos(tokens)
+        if tokens and tokens[-1] in self.eos_ids:
+            tokens = tokens[:-1]
         return self.tokenizer.decode(tokens, skip_special_tokens=True)
 
     def close(self) -> None:

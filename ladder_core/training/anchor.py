@@ -103,9 +103,8 @@ def build_anchor(trainer: Any, domain: Any, nodes: Sequence[Any], path: Path, *,
             starts = range(0, len(ids), generation_batch)
             for start in tqdm(starts, desc="anchor", unit="batch", disable=not trainer.accelerator.is_main_process):
                 chunk = [prompt_ids[i] for i in ids[start:start + generation_batch]]
-                for row in generator.generate_tokens(chunk, device, temperature=0.0, max_new_tokens=max_new):
-                    stop = next((k for k, t in enumerate(row) if t in generator.eos_ids), None)
-                    generated.append(row if stop is None else row[:stop + 1])
+                generated += [generator.until_eos(row) for row in
+                              generator.generate_tokens(chunk, device, temperature=0.0, max_new_tokens=max_new)]
     finally:
         model.train(was_training)
     texts = tokenizer.batch_decode(generated, skip_special_tokens=True)

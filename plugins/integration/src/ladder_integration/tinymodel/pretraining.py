@@ -31,10 +31,7 @@ def recipe_term_sets() -> dict[str, list[grammar.TermSet]]:
     from ladder_integration.tinymodel import train
 
     cfg = train.TrainConfig(out=Path("."))
-    test_sets, eval_sets = train.reserved_easy_term_sets(cfg.n_eval_easy)
-    reserved = [grammar.term_key(t) for t in test_sets + eval_sets]
-    easy = grammar.sample_easy_term_sets(cfg.n_easy, cfg.seed, exclude=reserved)
-    return {"easy": easy, "exposure": train.exposure_term_sets(cfg)}
+    return {"easy": train.easy_term_sets(cfg), "exposure": train.exposure_term_sets(cfg)}
 
 
 @functools.lru_cache(maxsize=1)

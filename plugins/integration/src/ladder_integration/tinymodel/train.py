@@ -97,16 +97,21 @@ def reserved_easy_term_sets(n_eval_easy: int) -> tuple[list[grammar.TermSet], li
     return test_sets, eval_sets
 
 
+def easy_term_sets(cfg: TrainConfig) -> list[grammar.TermSet]:
+    """Stage-1 integrands: the easy mix, both reserved easy samples excluded (no hard family)."""
+    test_sets, eval_sets = reserved_easy_term_sets(cfg.n_eval_easy)
+    reserved = [grammar.term_key(t) for t in test_sets + eval_sets]
+    return grammar.sample_easy_term_sets(cfg.n_easy, cfg.seed, exclude=reserved)
+
+
 def make_data(cfg: TrainConfig) -> tuple[list[grammar.Example], list[grammar.Example], grammar.AntiderivativeTable]:
     """Training examples (held-out samples and all hard families excluded) and the easy evaluation set."""
     table = grammar.AntiderivativeTable()
     table.ensure(grammar.easy_base_terms() + grammar.held_out_base_terms())
-    test_sets, eval_sets = reserved_easy_term_sets(cfg.n_eval_easy)
-    reserved = [grammar.term_key(t) for t in test_sets + eval_sets]
-    train_sets = grammar.sample_easy_term_sets(cfg.n_easy, cfg.seed, exclude=reserved)
+    train_sets = easy_term_sets(cfg)
     assert all(grammar.is_pretraining_integrand(t) for t in train_sets), "a held-out family leaked into pre-training"
     train = grammar.build_examples(train_sets, table, workers=cfg.data_workers)
-    easy_eval = grammar.build_examples(eval_sets, table)
+    easy_eval = _easy_eval_set(cfg.n_eval_easy, table)
     return train, easy_eval, table
 
 
