@@ -145,7 +145,22 @@ def test_exposure_stage_shows_the_families_but_never_a_hard_problem():
     assert all(grammar.is_pretraining_integrand(t) for t in grammar.sample_easy_term_sets(2000, 3))
 
 
-def test_training_command_runs_both_stages_and_saves_a_loadable_model(tmp_path):
+def test_exposure_can_keep_held_out_products_inside_three_term_sums():
+    """With ``exposure_held_out_min_terms=3`` no integrand of a hard problem's shape (one held-out product, at
+    most one more term) is ever a training integrand, whatever problems someone draws later."""
+    from ladder_integration.tinymodel.train import TrainConfig, exposure_term_sets
+
+    sets = exposure_term_sets(TrainConfig(out=Path("unused"), exposure_n=3000, exposure_share=0.1,
+                                          exposure_held_out_min_terms=3))
+    with_hard = [t for t in sets if not grammar.is_pretraining_integrand(t)]
+    assert len(sets) == 3000 and len(with_hard) > 200
+    assert all(len(t) == 3 for t in with_hard)
+    assert any(len(t) < 3 for t in sets)  # the easy integrands keep their 1-3 terms
+    assert {b for t in with_hard for _, b in t if b.held_out} == set(grammar.held_out_base_terms())
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp32"])
+def test_training_command_runs_both_stages_and_saves_a_loadable_model(tmp_path, precision):
     """The one-command recipe, shrunk: stage 1, the exposure stage, save, reload with from_pretrained."""
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
@@ -154,7 +169,8 @@ def test_training_command_runs_both_stages_and_saves_a_loadable_model(tmp_path):
     out = tmp_path / "tiny"
     main(["--out", str(out), "--n-easy", "300", "--steps", "3", "--warmup", "1", "--batch-size", "8",
           "--hidden", "32", "--layers", "1", "--heads", "2", "--intermediate", "64", "--data-workers", "1",
-          "--exposure-steps", "2", "--exposure-n", "100", "--exposure-warmup", "1", "--threads", "1", "--no-eval"])
+          "--exposure-steps", "2", "--exposure-n", "100", "--exposure-warmup", "1", "--threads", "1", "--no-eval",
+          "--precision", precision])
     summary = json.loads((out / "training_summary.json").read_text())
     assert summary["n_train_examples"] == 300 and len(summary["log"]) == 1
     assert summary["exposure"]["examples"] == 100 and summary["exposure"]["held_out_terms"] > 0
@@ -162,3 +178,11 @@ def test_training_command_runs_both_stages_and_saves_a_loadable_model(tmp_path):
     tokenizer = AutoTokenizer.from_pretrained(out)
     assert model.config.num_hidden_layers == 1
     assert tokenizer("integrate(x, x)\n")["input_ids"]
+
+
+def test_training_command_refuses_an_unknown_precision(tmp_path, capsys):
+    from ladder_integration.tinymodel.train import main
+
+    with pytest.raises(SystemExit):
+        main(["--out", str(tmp_path), "--precision", "fp16"])
+    assert "--precision must be bf16 or fp32" in capsys.readouterr().err

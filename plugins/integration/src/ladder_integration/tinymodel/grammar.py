@@ -375,8 +375,14 @@ def term_key(terms: Sequence[tuple[int, BaseTerm]]) -> frozenset:
 
 
 def sample_easy_term_sets(n: int, seed: int, *, min_terms: int = 1, exclude: Iterable[frozenset] = (),
-                          max_tries_factor: int = 20, weights: dict[str, float] | None = None) -> list[TermSet]:
-    """``n`` distinct easy integrands (as term sets) from ``seed``, skipping keys in ``exclude``."""
+                          max_tries_factor: int = 20, weights: dict[str, float] | None = None,
+                          held_out_min_terms: int = 1) -> list[TermSet]:
+    """``n`` distinct easy integrands (as term sets) from ``seed``, skipping keys in ``exclude``.
+
+    A draw holding a held-out product (rung 3-4) with fewer than ``held_out_min_terms`` terms is
+    rejected: with 3, such products appear only inside 3-term sums, a shape no hard problem set
+    (one product, at most one extra term) uses, so no such problem can be a training integrand.
+    """
     rng = random.Random(seed)
     seen = set(exclude)
     out: list[TermSet] = []
@@ -384,6 +390,8 @@ def sample_easy_term_sets(n: int, seed: int, *, min_terms: int = 1, exclude: Ite
     while len(out) < n and tries < n * max_tries_factor:
         tries += 1
         terms = tuple(sample_easy_terms(rng, min_terms=min_terms, weights=weights))
+        if len(terms) < held_out_min_terms and not is_pretraining_integrand(terms):
+            continue
         key = term_key(terms)
         if key in seen:
             continue

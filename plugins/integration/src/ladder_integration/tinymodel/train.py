@@ -60,6 +60,9 @@ class TrainConfig:
     warmup: int = 200
     min_lr_ratio: float = 0.1
     clip: float = 1.0
+    #: ``bf16`` (autocast, as the shipped weights were trained) or ``fp32``: bf16 matmuls are emulated, and
+    #: about 50x slower, on CPUs without AVX-512 BF16.
+    precision: str = "bf16"
     threads: int = 2
     data_workers: int = 2
     vocab_size: int = 512
@@ -81,6 +84,7 @@ class TrainConfig:
     exposure_lr: float = 5e-4
     exposure_warmup: int = 20
     exposure_seed: int = 1
+    exposure_held_out_min_terms: int = 1
     init_from: str = ""
 
 
@@ -178,7 +182,8 @@ def exposure_term_sets(cfg: TrainConfig) -> list[grammar.TermSet]:
     train_roots, test_problems = hard_term_sets()
     reserved = [grammar.term_key(t) for t in test_sets + eval_sets + train_roots + test_problems]
     return grammar.sample_easy_term_sets(cfg.exposure_n, cfg.seed * 1000 + cfg.exposure_seed, exclude=reserved,
-                                         weights=grammar.exposure_weights(cfg.exposure_share))
+                                         weights=grammar.exposure_weights(cfg.exposure_share),
+                                         held_out_min_terms=cfg.exposure_held_out_min_terms)
 
 
 def make_exposure_data(cfg: TrainConfig, table: grammar.AntiderivativeTable) -> list[grammar.Example]:
@@ -240,7 +245,7 @@ def train_loop(cfg: TrainConfig, model, encoded, pad_id: int) -> dict:
         ids, mask, labels = collate(encoded, idx, pad_id)
         for group in opt.param_groups:
             group["lr"] = lr_at(step, cfg)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=cfg.precision == "bf16"):
             loss = model(input_ids=ids, attention_mask=mask, labels=labels).loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -409,6 +414,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.eval_only:
         print(json.dumps(evaluate_saved(args.out, k=args.eval_k, threads=args.threads), indent=1))
         return
+    if args.precision not in ("bf16", "fp32"):
+        parser.error(f"--precision must be bf16 or fp32, not {args.precision!r}")
     kwargs = {k: v for k, v in vars(args).items() if k not in ("no_eval", "eval_only")}
     cfg = TrainConfig(**kwargs, eval=not args.no_eval)
     run(cfg)
