@@ -181,8 +181,10 @@ def test_training_command_runs_both_stages_and_saves_a_loadable_model(tmp_path, 
 
 
 def test_training_command_refuses_an_unknown_precision(tmp_path, capsys):
-    from ladder_integration.tinymodel.train import main
+    from ladder_integration.tinymodel.train import TrainConfig, main
 
     with pytest.raises(SystemExit):
         main(["--out", str(tmp_path), "--precision", "fp16"])
     assert "--precision must be bf16 or fp32" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="precision"):
+        TrainConfig(out=tmp_path, precision="int8")
