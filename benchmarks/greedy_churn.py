@@ -18,7 +18,8 @@ validation file (default ``benchmarks/data/validation_600.jsonl``), never at a t
     python benchmarks/greedy_churn.py RUN_DIR [RUN_DIR ...] [--controls 3] [--threads 1]
 
 Each evaluation is ``ladder +domain=integration 'pipeline.stages=[baseline]' evaluation.samples=1`` on
-one model (finished ones are reused). Results: a table on stdout and ``benchmarks/results/greedy_churn.json``.
+one model (the base model once for all runs; finished ones are reused, so keep one ``--out`` per base
+model). Results: a table on stdout and ``benchmarks/results/greedy_churn.json``.
 """
 
 from __future__ import annotations
@@ -97,8 +98,10 @@ def _key(text: str) -> str:
     return text.replace(" ", "")
 
 
-def churn(run: Path, *, base: Path, problems: Path, out: Path, controls: int, threads: int,
-          scales: list[float] = ()) -> dict[str, Any]:
+def churn(run: Path, *, base: Path, base_greedy: dict[str, bool], problems: Path, out: Path, controls: int,
+          threads: int, scales: list[float] = ()) -> dict[str, Any]:
+    """Greedy answers right, gained and lost against ``base_greedy`` (the base model's, evaluated once for all
+    runs) for the run's trained model and its controls, on the problems that are not one of its tree nodes."""
     trained = run / "train" / "final"
     if not trained.exists():
         raise SystemExit(f"{run}: no train/final (run the train stage first)")
@@ -109,14 +112,13 @@ def churn(run: Path, *, base: Path, problems: Path, out: Path, controls: int, th
     raw = {p.id: _key(p.text) for p in load_problem_set(str(problems))}
     keep = sorted(pid for pid, text in raw.items() if text not in nodes)
     work = out / run.name
-    models = {"base": base, "trained": trained, "reversed update": perturbed(base, trained, work / "reversed",
-                                                                             kind="reversed")}
+    models = {"trained": trained, "reversed update": perturbed(base, trained, work / "reversed", kind="reversed")}
     for k in range(controls):
         models[f"random direction {k}"] = perturbed(base, trained, work / f"random{k}", kind="random", seed=k)
     for scale in scales:
         models[f"update x{scale:g}"] = perturbed(base, trained, work / f"scaled{scale:g}", kind="scaled", scale=scale)
-    evals = {name: greedy(path, problems, work / "eval" / name.replace(" ", "_"), threads)
-             for name, path in models.items()}
+    evals = {"base": base_greedy, **{name: greedy(path, problems, work / "eval" / name.replace(" ", "_"), threads)
+                                     for name, path in models.items()}}
     right_base = {p for p in keep if evals["base"][p]}
     rows = {}
     for name, by_problem in evals.items():
@@ -150,8 +152,10 @@ def main(argv: list[str] | None = None) -> int:
     if "test" in args.problems.name or "heldout" in args.problems.name:
         raise SystemExit(f"--problems {args.problems}: a test or held-out file; this probe is for validation")
     base = args.base or _embedded()
-    results = [churn(run.resolve(), base=base, problems=args.problems.resolve(), out=args.out, controls=args.controls,
-                     threads=args.threads, scales=args.scales) for run in args.runs]
+    problems = args.problems.resolve()
+    base_greedy = greedy(base, problems, args.out / "base_eval", args.threads)
+    results = [churn(run.resolve(), base=base, base_greedy=base_greedy, problems=problems, out=args.out,
+                     controls=args.controls, threads=args.threads, scales=args.scales) for run in args.runs]
     print(table(results))
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"problems_file": str(args.problems), "results": results}, indent=2) + "\n")

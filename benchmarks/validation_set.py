@@ -26,9 +26,11 @@ DATA = HERE.parent / "plugins" / "integration" / "src" / "ladder_integration" / 
 FORBIDDEN = [DATA / "tiny_hard_train.jsonl", DATA / "tiny_hard_test.jsonl", HERE / "data" / "heldout_tiny_products.jsonl"]
 OUT = HERE / "data" / "validation_150.jsonl"
 N = 150
+#: Validation-seed draws the N problems are taken from.
+DRAWS = 200
 
 
-def records(n: int = N, draws: int = 200) -> list[dict]:
+def records(n: int = N, draws: int = DRAWS) -> list[dict]:
     """The first ``n`` of ``draws`` validation-seed problems that are not a train, test or held-out problem."""
     forbidden = {json.loads(line)["raw"] for f in FORBIDDEN for line in f.read_text().splitlines() if line.strip()}
     drawn = [e.problem for e in build_examples(ps.validation_term_sets(n=draws), None)]
@@ -42,7 +44,7 @@ def records(n: int = N, draws: int = 200) -> list[dict]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=N, help="problems to keep")
-    parser.add_argument("--draws", type=int, default=200, help="validation-seed draws to take them from")
+    parser.add_argument("--draws", type=int, default=DRAWS, help="validation-seed draws to take them from")
     parser.add_argument("--out", type=Path, default=OUT)
     args = parser.parse_args(argv)
     rows = records(args.n, args.draws)

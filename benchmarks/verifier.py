@@ -344,7 +344,6 @@ def main(argv: list[str] | None = None) -> int:
     pinning = _pin_one_core()
     items = labelled()
     import ladder_integration.verify.checker  # noqa: F401  (imports outside the timings)
-    from ladder_integration.verify import VerifierConfig, verify_in_process  # noqa: F401
 
     from ladder_integration.verify.checker import warm_up
 

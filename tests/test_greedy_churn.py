@@ -10,6 +10,7 @@ from transformers import AutoModelForCausalLM
 
 from benchmark_modules import load_benchmark
 
+
 def _churn():
     return load_benchmark("greedy_churn")
 
