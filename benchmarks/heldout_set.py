@@ -1,12 +1,18 @@
-"""Write ``benchmarks/data/heldout_tiny_products.jsonl``: held-out test problems for the tiny model.
+"""Write the held-out test files for the tiny model (``benchmarks/data/heldout*_tiny_products.jsonl``).
 
-120 hard products of the tiny families (``c*x**k*g(a*x)`` [+ an easy term]) drawn from a
-fresh seed, none equal to a tiny_hard train, validation or test problem, plus the 20
-single products of rung 2 (``x*g(a*x)``, ``x**2*g(x)``), which the tiny model's variant
-trees reach often: a run with ``domain.test_set=<this file>`` shows decontamination at
-work. Nobody tuned anything on this file. Output is a pure function of the seed below.
+Each file: 120 hard products of the tiny families (``c*x**k*g(a*x)`` [+ an easy term]) drawn from a
+seed used for nothing else, none equal to a tiny_hard train, test or validation problem (every
+validation-seed draw the validation files take from) nor to a problem of an earlier held-out file,
+plus the 20 single products of rung 2 (``x*g(a*x)``, ``x**2*g(x)``), which the tiny model's variant
+trees reach often: a run with ``domain.test_set=<file>`` shows decontamination at work. Nobody
+tuned anything on these files. Output is a pure function of the seeds below.
 
-    python benchmarks/heldout_set.py
+- ``heldout_tiny_products.jsonl`` (seed 7301126): the first held-out file, used as a test set in
+  sessions 12-14 (docs/results.md tells how); retired, kept so those results stay reproducible.
+- ``heldout2_tiny_products.jsonl`` (seed 58207713, drawn in session 16): the current held-out file
+  of ``benchmarks/heldout.py``.
+
+    python benchmarks/heldout_set.py            # both files
 """
 
 from __future__ import annotations
@@ -17,25 +23,48 @@ from pathlib import Path
 from ladder_integration.tinymodel import problem_sets as ps
 from ladder_integration.tinymodel.grammar import build_examples
 
-HELDOUT_SEED = 7_301_126
-OUT = Path(__file__).resolve().parent / "data" / "heldout_tiny_products.jsonl"
+DATA = Path(__file__).resolve().parent / "data"
+#: (seed, file) in the order they were drawn; each file excludes the problems of those before it.
+FILES = [(7_301_126, DATA / "heldout_tiny_products.jsonl"), (58_207_713, DATA / "heldout2_tiny_products.jsonl")]
+#: Validation-seed draws that validation files may take from (benchmarks/validation_set.py uses 200 and 1000).
+VALIDATION_DRAWS = 1000
+N_HARD = 120
 
 
-def records() -> list[dict]:
+def hard_term_sets(version: int) -> list:
+    """The 120 hard problems of held-out file ``version`` (1-based), as term sets."""
+    seed, _ = FILES[version - 1]
     train, test = ps.hard_term_sets()
     exclude = [*train, *test, *ps.validation_term_sets()]
-    hard = build_examples(ps.validation_term_sets(n=120, seed=HELDOUT_SEED, exclude=exclude), None)
+    if version > 1:  # later files also avoid every validation draw and every earlier held-out problem
+        exclude += ps.validation_term_sets(n=VALIDATION_DRAWS)
+        exclude += [t for v in range(1, version) for t in hard_term_sets(v)]
+    return ps.validation_term_sets(n=N_HARD, seed=seed, exclude=exclude)
+
+
+def records(version: int = len(FILES)) -> list[dict]:
+    """The problems of held-out file ``version`` (1-based): 120 hard products, then the 20 rung-2 probes."""
+    hard = build_examples(hard_term_sets(version), None)
+    if version > 1:  # checked on the written integrands too, not only on term sets
+        earlier = {e.problem for v in range(1, version) for e in build_examples(hard_term_sets(v), None)}
+        earlier |= {e.problem for e in build_examples(ps.validation_term_sets(n=VALIDATION_DRAWS), None)}
+        clash = [e.problem for e in hard if e.problem in earlier]
+        if clash:
+            raise SystemExit(f"held-out file {version} repeats earlier problems: {clash[:3]}")
     probes = ps.rung_probes(None)
     rung2 = probes["r2_x_g(ax)"] + probes["r2_x2_g(x)"]
-    return [{"id": f"heldout/{i:03d}", "set": "heldout_tiny_products", "raw": e.problem, "kind": "indefinite"}
+    name = FILES[version - 1][1].name.removesuffix(".jsonl")
+    prefix = "heldout" if version == 1 else f"heldout{version}"
+    return [{"id": f"{prefix}/{i:03d}", "set": name, "raw": e.problem, "kind": "indefinite"}
             for i, e in enumerate([*hard, *rung2])]
 
 
 def main() -> None:
-    rows = records()
-    OUT.parent.mkdir(parents=True, exist_ok=True)
-    OUT.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    print(f"wrote {OUT} ({len(rows)} problems)")
+    for version, (_, out) in enumerate(FILES, start=1):
+        rows = records(version)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+        print(f"wrote {out} ({len(rows)} problems)")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 EVAL_FILES = [ROOT / "plugins/integration/src/ladder_integration/data/tiny_hard_test.jsonl",
-              ROOT / "benchmarks/data/heldout_tiny_products.jsonl"]
+              ROOT / "benchmarks/data/heldout_tiny_products.jsonl", ROOT / "benchmarks/data/heldout2_tiny_products.jsonl"]
 VALIDATION_FILE = ROOT / "plugins/integration/src/ladder_integration/data/tiny_hard_validation.jsonl"
 PROBE_SEED = 13_013  # used for nothing else
 

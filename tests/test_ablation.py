@@ -75,29 +75,43 @@ def _heldout():
     return load_benchmark("heldout")
 
 
-def test_heldout_parts_and_paired_deltas():
-    heldout = _heldout()
-    assert heldout.part("heldout/000") == "hard" and heldout.part("heldout/119") == "hard"
-    assert heldout.part("heldout/120") == "rung2"
-    # two seeds: training gains one hard problem's greedy answer per seed and loses nothing
+def _heldout_rows() -> list[dict]:
+    """Two seeds: training gains one hard problem's greedy answer per seed and loses nothing."""
     rows = []
     for seed in (0, 1):
-        base = {f"heldout/{i:03d}": {"pass@1": 0.0, "greedy": 0.0} for i in (0, 1, 120)}
-        after = {**base, "heldout/000": {"pass@1": 0.5, "greedy": 1.0}}
+        base = {f"heldout2/{i:03d}": {"pass@1": 0.0, "greedy": 0.0} for i in (0, 1, 120)}
+        after = {**base, "heldout2/000": {"pass@1": 0.5, "greedy": 1.0}}
         rows.append({"seed": seed, "problems": {"base": base, "adaptive": after, "uniform": base,
                                                 "roots_only": base}})
+    return rows
+
+
+def test_heldout_parts_and_paired_deltas():
+    heldout = _heldout()
+    assert heldout.part("heldout2/000") == "hard" and heldout.part("heldout2/119") == "hard"
+    assert heldout.part("heldout2/120") == "rung2"
     analysis: dict = {}
-    table = heldout.by_part(rows, analysis)
+    table = heldout.by_part(_heldout_rows(), analysis)
     hard = analysis["parts"]["hard"]
     assert hard["adaptive"]["greedy"]["mean"] == 0.5 and hard["base"]["greedy"]["mean"] == 0.0
     assert hard["adaptive vs base (greedy)"]["delta"] == 0.5 and hard["adaptive vs base (greedy)"]["n"] == 4
     assert analysis["parts"]["rung2"]["adaptive vs base (pass@1)"]["delta"] == 0.0
     assert "| hard | adaptive minus base (greedy) | +50.0" in table
-    # the hard part split by the embedded model's training data: 000 and 001 were never trained on, 003 was
-    assert "heldout/003" in analysis["seen_in_pretraining"] and "heldout/000" not in analysis["seen_in_pretraining"]
-    unseen = analysis["parts"]["hard, unseen in pre-training"]
-    assert unseen["adaptive vs base (greedy)"]["delta"] == 0.5 and unseen["adaptive vs base (greedy)"]["n"] == 4
-    assert "58 of its problems are integrands the tiny model was trained on" in table
+    # the embedded model's training data: the 18 single products of rungs 1-2 it learnt from, no hard problem
+    assert "heldout2/120" in analysis["seen_in_pretraining"] and "heldout2/000" not in analysis["seen_in_pretraining"]
+    assert "18 of its problems are integrands the tiny model was trained on" in table
+    assert "(0 of the 120 hard problems" in table and "hard, unseen in pre-training" not in analysis["parts"]
+
+
+def test_heldout_splits_the_hard_part_by_what_the_model_saw(monkeypatch):
+    heldout = _heldout()
+    monkeypatch.setattr(heldout, "seen_in_pretraining", lambda: {"heldout2/001", "heldout2/120"})
+    analysis: dict = {}
+    table = heldout.by_part(_heldout_rows(), analysis)
+    unseen, seen = analysis["parts"]["hard, unseen in pre-training"], analysis["parts"]["hard, seen in pre-training"]
+    assert unseen["adaptive vs base (greedy)"]["delta"] == 1.0 and unseen["adaptive vs base (greedy)"]["n"] == 2
+    assert seen["adaptive vs base (greedy)"]["delta"] == 0.0 and seen["adaptive vs base (greedy)"]["n"] == 2
+    assert "(1 of the 120 hard problems" in table and "*unseen in pre-training* (119 problems)" in table
 
 
 def test_heldout_runs_the_shipped_job_only():
