@@ -68,12 +68,30 @@ def test_benchmark_validation_files_hold_no_test_or_heldout_problem(domain):
 
     bench = Path(__file__).resolve().parents[3] / "benchmarks" / "data"
     evaluation = {"test": domain.load_problems("test"), "train": domain.load_problems("train"),
-                  "heldout": domain.load_problem_set(str(bench / "heldout_tiny_products.jsonl"))}
+                  "heldout": domain.load_problem_set(str(bench / "heldout_tiny_products.jsonl")),
+                  "heldout2": domain.load_problem_set(str(bench / "heldout2_tiny_products.jsonl"))}
     d = Decontaminator(domain, evaluation)
     for name in ("validation_150.jsonl", "validation_600.jsonl"):
         problems = domain.load_problem_set(str(bench / name))
         assert len(problems) == int(name.split("_")[1].split(".")[0])
         assert [p.id for p in problems if d.match(p)] == [], name
+
+
+def test_second_heldout_file_repeats_no_earlier_problem(domain):
+    """benchmarks/data/heldout2_tiny_products.jsonl (session 16): its 120 hard problems equal no train, test or
+    validation problem and none of the first held-out file's, by canonical form or semantically."""
+    from pathlib import Path
+
+    bench = Path(__file__).resolve().parents[3] / "benchmarks" / "data"
+    first = domain.load_problem_set(str(bench / "heldout_tiny_products.jsonl"))
+    earlier = {"test": domain.load_problems("test"), "train": domain.load_problems("train"),
+               "validation": domain.load_problems("validation"), "heldout": first[:120]}
+    hard = domain.load_problem_set(str(bench / "heldout2_tiny_products.jsonl"))[:120]
+    assert len(hard) == 120 and all(p.id.startswith("heldout2/") for p in hard)
+    d = Decontaminator(domain, earlier)
+    assert [p.id for p in hard if d.match(p)] == []
+    # the check can fail: the first file's own problems all match
+    assert all(d.match(p) for p in first[:5])
 
 
 def test_full_scale_has_no_default_validation_set():
