@@ -36,18 +36,21 @@ def hard_term_sets(version: int) -> list:
     seed, _ = FILES[version - 1]
     train, test = ps.hard_term_sets()
     exclude = [*train, *test, *ps.validation_term_sets()]
-    if version > 1:  # later files also avoid every validation draw and every earlier held-out problem
-        exclude += ps.validation_term_sets(n=VALIDATION_DRAWS)
-        exclude += [t for v in range(1, version) for t in hard_term_sets(v)]
+    if version > 1:
+        exclude += avoided_after_first(version)
     return ps.validation_term_sets(n=N_HARD, seed=seed, exclude=exclude)
+
+
+def avoided_after_first(version: int) -> list:
+    """What a file after the first also avoids: every validation draw and every earlier held-out problem."""
+    return [*ps.validation_term_sets(n=VALIDATION_DRAWS), *(t for v in range(1, version) for t in hard_term_sets(v))]
 
 
 def records(version: int = len(FILES)) -> list[dict]:
     """The problems of held-out file ``version`` (1-based): 120 hard products, then the 20 rung-2 probes."""
     hard = build_examples(hard_term_sets(version), None)
     if version > 1:  # checked on the written integrands too, not only on term sets
-        earlier = {e.problem for v in range(1, version) for e in build_examples(hard_term_sets(v), None)}
-        earlier |= {e.problem for e in build_examples(ps.validation_term_sets(n=VALIDATION_DRAWS), None)}
+        earlier = {e.problem for e in build_examples(avoided_after_first(version), None)}
         clash = [e.problem for e in hard if e.problem in earlier]
         if clash:
             raise SystemExit(f"held-out file {version} repeats earlier problems: {clash[:3]}")
