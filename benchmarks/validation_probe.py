@@ -19,9 +19,10 @@ import json
 import random
 from pathlib import Path
 
+import heldout_set  # benchmarks/heldout_set.py: the held-out files, listed once
+
 ROOT = Path(__file__).resolve().parent.parent
-EVAL_FILES = [ROOT / "plugins/integration/src/ladder_integration/data/tiny_hard_test.jsonl",
-              ROOT / "benchmarks/data/heldout_tiny_products.jsonl", ROOT / "benchmarks/data/heldout2_tiny_products.jsonl"]
+EVAL_FILES = [ROOT / "plugins/integration/src/ladder_integration/data/tiny_hard_test.jsonl", *heldout_set.PATHS]
 VALIDATION_FILE = ROOT / "plugins/integration/src/ladder_integration/data/tiny_hard_validation.jsonl"
 PROBE_SEED = 13_013  # used for nothing else
 

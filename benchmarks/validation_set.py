@@ -18,13 +18,13 @@ import argparse
 import json
 from pathlib import Path
 
+import heldout_set  # benchmarks/heldout_set.py: the held-out files, listed once
 from ladder_integration.tinymodel import problem_sets as ps
 from ladder_integration.tinymodel.grammar import build_examples
 
 HERE = Path(__file__).resolve().parent
 DATA = HERE.parent / "plugins" / "integration" / "src" / "ladder_integration" / "data"
-FORBIDDEN = [DATA / "tiny_hard_train.jsonl", DATA / "tiny_hard_test.jsonl", HERE / "data" / "heldout_tiny_products.jsonl",
-             HERE / "data" / "heldout2_tiny_products.jsonl"]
+FORBIDDEN = [DATA / "tiny_hard_train.jsonl", DATA / "tiny_hard_test.jsonl", *heldout_set.PATHS]
 OUT = HERE / "data" / "validation_150.jsonl"
 N = 150
 #: Validation-seed draws the N problems are taken from.

@@ -79,8 +79,8 @@ def _heldout_rows() -> list[dict]:
     """Two seeds: training gains one hard problem's greedy answer per seed and loses nothing."""
     rows = []
     for seed in (0, 1):
-        base = {f"heldout2/{i:03d}": {"pass@1": 0.0, "greedy": 0.0} for i in (0, 1, 120)}
-        after = {**base, "heldout2/000": {"pass@1": 0.5, "greedy": 1.0}}
+        base = {f"heldout3/{i:03d}": {"pass@1": 0.0, "greedy": 0.0} for i in (0, 1, 300)}
+        after = {**base, "heldout3/000": {"pass@1": 0.5, "greedy": 1.0}}
         rows.append({"seed": seed, "problems": {"base": base, "adaptive": after, "uniform": base,
                                                 "roots_only": base}})
     return rows
@@ -88,8 +88,9 @@ def _heldout_rows() -> list[dict]:
 
 def test_heldout_parts_and_paired_deltas():
     heldout = _heldout()
-    assert heldout.part("heldout2/000") == "hard" and heldout.part("heldout2/119") == "hard"
-    assert heldout.part("heldout2/120") == "rung2"
+    assert heldout.HELDOUT.name == "heldout3_tiny_products.jsonl" and heldout.N_HARD == 300
+    assert heldout.part("heldout3/000") == "hard" and heldout.part("heldout3/299") == "hard"
+    assert heldout.part("heldout3/300") == "rung2"
     analysis: dict = {}
     table = heldout.by_part(_heldout_rows(), analysis)
     hard = analysis["parts"]["hard"]
@@ -98,20 +99,20 @@ def test_heldout_parts_and_paired_deltas():
     assert analysis["parts"]["rung2"]["adaptive vs base (pass@1)"]["delta"] == 0.0
     assert "| hard | adaptive minus base (greedy) | +50.0" in table
     # the embedded model's training data: the 18 single products of rungs 1-2 it learnt from, no hard problem
-    assert "heldout2/120" in analysis["seen_in_pretraining"] and "heldout2/000" not in analysis["seen_in_pretraining"]
+    assert "heldout3/300" in analysis["seen_in_pretraining"] and "heldout3/000" not in analysis["seen_in_pretraining"]
     assert "18 of its problems are integrands the tiny model was trained on" in table
-    assert "(0 of the 120 hard problems" in table and "hard, unseen in pre-training" not in analysis["parts"]
+    assert "(0 of the 300 hard problems" in table and "hard, unseen in pre-training" not in analysis["parts"]
 
 
 def test_heldout_splits_the_hard_part_by_what_the_model_saw(monkeypatch):
     heldout = _heldout()
-    monkeypatch.setattr(heldout, "seen_in_pretraining", lambda: {"heldout2/001", "heldout2/120"})
+    monkeypatch.setattr(heldout, "seen_in_pretraining", lambda: {"heldout3/001", "heldout3/300"})
     analysis: dict = {}
     table = heldout.by_part(_heldout_rows(), analysis)
     unseen, seen = analysis["parts"]["hard, unseen in pre-training"], analysis["parts"]["hard, seen in pre-training"]
     assert unseen["adaptive vs base (greedy)"]["delta"] == 1.0 and unseen["adaptive vs base (greedy)"]["n"] == 2
     assert seen["adaptive vs base (greedy)"]["delta"] == 0.0 and seen["adaptive vs base (greedy)"]["n"] == 2
-    assert "(1 of the 120 hard problems" in table and "*unseen in pre-training* (119 problems)" in table
+    assert "(1 of the 300 hard problems" in table and "*unseen in pre-training* (299 problems)" in table
 
 
 def test_heldout_runs_the_shipped_job_only():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -61,37 +62,42 @@ def test_validation_split_is_new_instances(domain):
         {"validation_set": ""}, DomainContext(model_scale="tiny")).load_problems("validation") == []
 
 
+BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "data"
+#: The held-out files of benchmarks/heldout_set.py in the order they were drawn; each ends with the same
+#: 20 rung-2 products, its hard problems come first.
+HELDOUT_FILES = ["heldout_tiny_products.jsonl", "heldout2_tiny_products.jsonl", "heldout3_tiny_products.jsonl"]
+N_RUNG2 = 20
+
+
 def test_benchmark_validation_files_hold_no_test_or_heldout_problem(domain):
     """benchmarks/data/validation_{150,600}.jsonl (tuning and the greedy-churn probe) are validation only:
     none of their problems equals a train, test or held-out problem, by canonical form or semantically."""
-    from pathlib import Path
-
-    bench = Path(__file__).resolve().parents[3] / "benchmarks" / "data"
+    assert sorted(p.name for p in BENCH.glob("heldout*_tiny_products.jsonl")) == sorted(HELDOUT_FILES)
     evaluation = {"test": domain.load_problems("test"), "train": domain.load_problems("train"),
-                  "heldout": domain.load_problem_set(str(bench / "heldout_tiny_products.jsonl")),
-                  "heldout2": domain.load_problem_set(str(bench / "heldout2_tiny_products.jsonl"))}
+                  **{name: domain.load_problem_set(str(BENCH / name)) for name in HELDOUT_FILES}}
     d = Decontaminator(domain, evaluation)
     for name in ("validation_150.jsonl", "validation_600.jsonl"):
-        problems = domain.load_problem_set(str(bench / name))
+        problems = domain.load_problem_set(str(BENCH / name))
         assert len(problems) == int(name.split("_")[1].split(".")[0])
         assert [p.id for p in problems if d.match(p)] == [], name
 
 
-def test_second_heldout_file_repeats_no_earlier_problem(domain):
-    """benchmarks/data/heldout2_tiny_products.jsonl (session 16): its 120 hard problems equal no train, test or
-    validation problem and none of the first held-out file's, by canonical form or semantically."""
-    from pathlib import Path
-
-    bench = Path(__file__).resolve().parents[3] / "benchmarks" / "data"
-    first = domain.load_problem_set(str(bench / "heldout_tiny_products.jsonl"))
+@pytest.mark.parametrize("version", [2, 3])
+def test_later_heldout_file_repeats_no_earlier_problem(domain, version):
+    """benchmarks/data/heldout{2,3}_tiny_products.jsonl (sessions 16, 17): their hard problems equal no train,
+    test or validation problem (nor one of the benchmark validation files) and none of an earlier held-out
+    file's, by canonical form or semantically."""
+    files = [domain.load_problem_set(str(BENCH / name)) for name in HELDOUT_FILES[:version]]
     earlier = {"test": domain.load_problems("test"), "train": domain.load_problems("train"),
-               "validation": domain.load_problems("validation"), "heldout": first[:120]}
-    hard = domain.load_problem_set(str(bench / "heldout2_tiny_products.jsonl"))[:120]
-    assert len(hard) == 120 and all(p.id.startswith("heldout2/") for p in hard)
+               "validation": domain.load_problems("validation"),
+               "validation_600": domain.load_problem_set(str(BENCH / "validation_600.jsonl")),
+               **{f"heldout{v + 1}": f[:-N_RUNG2] for v, f in enumerate(files[:-1])}}
+    hard = files[-1][:-N_RUNG2]
+    assert len(hard) == {2: 120, 3: 300}[version] and all(p.id.startswith(f"heldout{version}/") for p in hard)
     d = Decontaminator(domain, earlier)
     assert [p.id for p in hard if d.match(p)] == []
-    # the check can fail: the first file's own problems all match
-    assert all(d.match(p) for p in first[:5])
+    # the check can fail: the previous file's own problems all match
+    assert all(d.match(p) for p in files[-2][:5])
 
 
 def test_full_scale_has_no_default_validation_set():
