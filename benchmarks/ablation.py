@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import sys
 import time
@@ -356,8 +357,9 @@ def main(argv: Sequence[str] | None = None, host: Any = None, results: Path = RE
     if extend is not None:
         table += "\n\n" + extend(rows, analysis)
     print(table)
-    payload = {"split": args.split, "seeds": args.seeds, "overrides": args.overrides, "analysis": analysis,
-               "rows": rows}
+    # paths inside the checkout are stored relative to it, so the file reads the same from any clone
+    overrides = [o.replace(f"{ROOT}{os.sep}", "") for o in args.overrides]
+    payload = {"split": args.split, "seeds": args.seeds, "overrides": overrides, "analysis": analysis, "rows": rows}
     write_json(results, payload)
     if args.write_docs:
         plot(analysis, ROOT / "docs" / "img" / f"{name}.png", args.split, title)
