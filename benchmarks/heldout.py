@@ -71,8 +71,8 @@ def seen_in_pretraining(heldout: Path = HELDOUT) -> set[str]:
 
 
 def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
-    """Per part of the file: mean over seeds per arm, and adaptive vs base paired over (seed, problem); the
-    hard part also split by whether the embedded model saw the integrand in its own training."""
+    """Per part of the file: mean over seeds per arm, and every pair of arms the ablation compares, paired over
+    (seed, problem); the hard part also split by whether the embedded model saw the integrand in its own training."""
     from ladder_core.evaluation.intervals import paired_comparison, t_interval
 
     ablation = _ablation()
@@ -91,9 +91,9 @@ def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
              f"(`python -m ladder_integration.tinymodel.pretraining`): {len(seen)} of its problems are integrands the "
              f"tiny model was trained on before any LADDER run ({n_hard_seen} of the {N_HARD} hard problems; "
              f"{n_rung2_seen} of the 20 rung-2 products). {claim}", "",
-             "Per part of the held-out file (mean over seeds [95% t interval]; paired: adaptive minus base, "
-             "pooled over seed x problem pairs):", "",
-             "| part | arm | pass@1 % | greedy % |", "|---|---|---|---|"]
+             "Per part of the held-out file (mean over seeds [95% t interval]; paired: after minus before, "
+             "points, pooled over seed x problem pairs):", "",
+             "| part | arm, or pair of arms | pass@1 % | greedy % |", "|---|---|---|---|"]
     for name, keep in parts.items():
         entry: dict[str, Any] = {}
         for arm in ablation.ARMS:
@@ -105,14 +105,15 @@ def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
                 entry.setdefault(arm, {})[metric] = ci.to_dict() if ci else None
                 cell.append(ablation._pct_ci(entry[arm][metric]))
             lines.append(f"| {name} | {ablation.ARMS[arm]} | {cell[0]} | {cell[1]} |")
-        for metric in ablation.METRICS:
-            a, b, _, _ = ablation.paired_values(rows, "adaptive", "base", metric, keep=keep)
-            pooled = paired_comparison(a, b) if a else None
-            entry[f"adaptive vs base ({metric})"] = pooled.to_dict() if pooled else None
-            if pooled:
-                low, high = pooled.low, pooled.high
-                lines.append(f"| {name} | adaptive minus base ({metric}) | {100 * pooled.delta:+.1f} "
-                             f"[{100 * low:+.1f}, {100 * high:+.1f}], p = {pooled.p_value:.3g} | |")
+        for after, before in ablation.PAIRS:
+            cells = []
+            for metric in ablation.METRICS:
+                a, b, _, _ = ablation.paired_values(rows, after, before, metric, keep=keep)
+                pooled = paired_comparison(a, b) if a else None
+                entry[f"{after} vs {before} ({metric})"] = pooled.to_dict() if pooled else None
+                cells.append(f"{100 * pooled.delta:+.1f} [{100 * pooled.low:+.1f}, {100 * pooled.high:+.1f}], "
+                             f"p = {pooled.p_value:.3g}" if pooled else "-")
+            lines.append(f"| {name} | {after} minus {before} | {cells[0]} | {cells[1]} |")
         analysis["parts"][name] = entry
     return "\n".join(lines)
 

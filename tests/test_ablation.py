@@ -97,7 +97,8 @@ def test_heldout_parts_and_paired_deltas():
     assert hard["adaptive"]["greedy"]["mean"] == 0.5 and hard["base"]["greedy"]["mean"] == 0.0
     assert hard["adaptive vs base (greedy)"]["delta"] == 0.5 and hard["adaptive vs base (greedy)"]["n"] == 4
     assert analysis["parts"]["rung2"]["adaptive vs base (pass@1)"]["delta"] == 0.0
-    assert "| hard | adaptive minus base (greedy) | +50.0" in table
+    assert "| hard | adaptive minus base | +25.0 [" in table and "| hard | uniform minus base | +0.0 [" in table
+    assert analysis["parts"]["hard"]["adaptive vs uniform (greedy)"]["delta"] == 0.5
     # the embedded model's training data: the 18 single products of rungs 1-2 it learnt from, no hard problem
     assert "heldout3/300" in analysis["seen_in_pretraining"] and "heldout3/000" not in analysis["seen_in_pretraining"]
     assert "18 of its problems are integrands the tiny model was trained on" in table
