@@ -152,30 +152,32 @@ def _means(problems: dict[str, dict[str, float]]) -> dict[str, float | None]:
     return out
 
 
-def paired_values(rows: list[dict[str, Any]], after: str, before: str, metric: str,
-                  keep: Callable[[str], bool] | None = None) -> tuple[list[float], list[float], list[float], list[float]]:
-    """``metric`` of two arms on the problems both have (and ``keep`` accepts), per (seed, problem) pair, and
-    the per-seed means over those problems: ``(after, before, after per seed, before per seed)``."""
-    a: list[float] = []
-    b: list[float] = []
-    seed_a: list[float] = []
-    seed_b: list[float] = []
-    for r in rows:
-        pa, pb = r["problems"].get(after, {}), r["problems"].get(before, {})
-        common = [pid for pid in pb if pid in pa and metric in pa[pid] and metric in pb[pid]
-                  and (keep is None or keep(pid))]
-        if not common:
-            continue
-        a += [pa[pid][metric] for pid in common]
-        b += [pb[pid][metric] for pid in common]
-        seed_a.append(sum(pa[pid][metric] for pid in common) / len(common))
-        seed_b.append(sum(pb[pid][metric] for pid in common) / len(common))
-    return a, b, seed_a, seed_b
+def paired_grid(rows: list[dict[str, Any]], after: str, before: str, metric: str,
+                keep: Callable[[str], bool] | None = None) -> tuple[list[list[float]], list[list[float]]]:
+    """``metric`` of two arms as seeds x problems grids ``(after, before)``: the seeds that ran both arms, the
+    problems every one of those seeds has for both (and ``keep`` accepts), in a fixed order."""
+    seeds = [r for r in rows if r["problems"].get(after) and r["problems"].get(before)]
+    common: set[str] | None = None
+    for r in seeds:
+        pa, pb = r["problems"][after], r["problems"][before]
+        ids = {pid for pid in pb if pid in pa and metric in pa[pid] and metric in pb[pid]
+               and pa[pid][metric] is not None and pb[pid][metric] is not None and (keep is None or keep(pid))}
+        common = ids if common is None else common & ids
+    order = sorted(common or ())
+    if not order:
+        return [], []
+    return ([[r["problems"][after][pid][metric] for pid in order] for r in seeds],
+            [[r["problems"][before][pid][metric] for pid in order] for r in seeds])
 
 
 def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
     """Mean and t interval over seeds per arm and metric; paired tests between arms; TTRL vs control."""
-    from ladder_core.evaluation.intervals import paired_comparison, sign_flip_p_value, t_interval
+    from ladder_core.evaluation.intervals import (
+        crossed_paired_comparison,
+        paired_comparison,
+        sign_flip_p_value,
+        t_interval,
+    )
 
     import numpy as np
 
@@ -189,13 +191,13 @@ def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
     pairs: dict[str, Any] = {}
     for after, before in PAIRS:
         for metric in METRICS:
-            a, b, seed_a, seed_b = paired_values(rows, after, before, metric)
+            a, b = paired_grid(rows, after, before, metric)
             if not a:
                 continue
-            pooled = paired_comparison(a, b)
-            d = np.asarray(seed_a) - np.asarray(seed_b)
+            crossed = crossed_paired_comparison(a, b)
+            d = np.asarray(a).mean(axis=1) - np.asarray(b).mean(axis=1)
             pairs[f"{after} vs {before} ({metric})"] = {
-                "over_seed_problem_pairs": pooled.to_dict() if pooled else None,
+                "over_seeds_and_problems": crossed.to_dict() if crossed else None,
                 "over_seeds": {"delta": float(d.mean()), "p_value": sign_flip_p_value(d), "n": int(d.size),
                                "method": "exact sign flip over per-seed means"}}
     train: dict[str, Any] = {}
@@ -260,13 +262,14 @@ def summarise(analysis: dict[str, Any], split: str, n_seeds: int, test_note: str
                       f"{100 * solved['ci95'][1]:+.1f}], p = {solved['p_value']:.2g}); pass@1 adapted minus control "
                       f"{100 * p1['delta']:+.1f} points [{100 * p1['ci95'][0]:+.1f}, {100 * p1['ci95'][1]:+.1f}], "
                       f"p = {p1['p_value']:.2g}."]
-    lines += ["", "Paired comparisons (after minus before, points; pooled over seed x problem pairs, and over "
-              "per-seed means):", "", "| comparison | delta [95% CI] | p (pairs) | p (seeds) |", "|---|---|---|---|"]
+    lines += ["", "Paired comparisons (after minus before, points; 95% interval of a two-way bootstrap over seeds "
+              "and problems; p: sign flip of the per-problem deltas averaged over seeds, and exact sign flip of the "
+              "per-seed means):", "", "| comparison | delta [95% CI] | p (problems) | p (seeds) |", "|---|---|---|---|"]
     for name, entry in analysis["pairs"].items():
-        pooled, seeds = entry["over_seed_problem_pairs"], entry["over_seeds"]
-        low, high = pooled["ci95"]
-        lines.append(f"| {name} | {100 * pooled['delta']:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}] | "
-                     f"{pooled['p_value']:.3g} | {seeds['p_value']:.3g} |")
+        crossed, seeds = entry["over_seeds_and_problems"], entry["over_seeds"]
+        low, high = crossed["ci95"]
+        lines.append(f"| {name} | {100 * crossed['delta']:+.1f} [{100 * low:+.1f}, {100 * high:+.1f}] | "
+                     f"{crossed['p_value']:.3g} | {seeds['p_value']:.3g} |")
     return "\n".join(lines)
 
 

@@ -73,7 +73,7 @@ def seen_in_pretraining(heldout: Path = HELDOUT) -> set[str]:
 def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
     """Per part of the file: mean over seeds per arm, and every pair of arms the ablation compares, paired over
     (seed, problem); the hard part also split by whether the embedded model saw the integrand in its own training."""
-    from ladder_core.evaluation.intervals import paired_comparison, t_interval
+    from ladder_core.evaluation.intervals import crossed_paired_comparison, t_interval
 
     ablation = _ablation()
     seen = seen_in_pretraining()
@@ -92,7 +92,7 @@ def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
              f"tiny model was trained on before any LADDER run ({n_hard_seen} of the {N_HARD} hard problems; "
              f"{n_rung2_seen} of the 20 rung-2 products). {claim}", "",
              "Per part of the held-out file (mean over seeds [95% t interval]; paired: after minus before, "
-             "points, pooled over seed x problem pairs):", "",
+             "points, two-way bootstrap over seeds and problems, p from the per-problem sign flip):", "",
              "| part | arm, or pair of arms | pass@1 % | greedy % |", "|---|---|---|---|"]
     for name, keep in parts.items():
         entry: dict[str, Any] = {}
@@ -108,11 +108,11 @@ def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
         for after, before in ablation.PAIRS:
             cells = []
             for metric in ablation.METRICS:
-                a, b, _, _ = ablation.paired_values(rows, after, before, metric, keep=keep)
-                pooled = paired_comparison(a, b) if a else None
-                entry[f"{after} vs {before} ({metric})"] = pooled.to_dict() if pooled else None
-                cells.append(f"{100 * pooled.delta:+.1f} [{100 * pooled.low:+.1f}, {100 * pooled.high:+.1f}], "
-                             f"p = {pooled.p_value:.3g}" if pooled else "-")
+                a, b = ablation.paired_grid(rows, after, before, metric, keep=keep)
+                crossed = crossed_paired_comparison(a, b) if a else None
+                entry[f"{after} vs {before} ({metric})"] = crossed.to_dict() if crossed else None
+                cells.append(f"{100 * crossed.delta:+.1f} [{100 * crossed.low:+.1f}, {100 * crossed.high:+.1f}], "
+                             f"p = {crossed.p_value:.3g}" if crossed else "-")
             lines.append(f"| {name} | {after} minus {before} | {cells[0]} | {cells[1]} |")
         analysis["parts"][name] = entry
     return "\n".join(lines)

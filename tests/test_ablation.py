@@ -38,7 +38,8 @@ def test_ablation_tiny_configuration_intervals_and_paired_tests(tmp_path, model_
     entry = arms["adaptive"]["pass@1"]
     assert entry["n"] == 2 and entry["method"] == "t" and entry["ci95"][0] <= entry["mean"] <= entry["ci95"][1]
     pair = test["analysis"]["pairs"]["adaptive vs base (pass@1)"]
-    assert pair["over_seed_problem_pairs"]["n"] == 12 and 0 < pair["over_seed_problem_pairs"]["p_value"] <= 1
+    assert pair["over_seeds_and_problems"]["n"] == 6 and pair["over_seeds_and_problems"]["seeds"] == 2
+    assert 0 < pair["over_seeds_and_problems"]["p_value"] <= 1
     assert pair["over_seeds"]["n"] == 2
     assert test["analysis"]["ttrl"]["seeds"] == 1
     # TTRL pooled over the attempted problems: the counts are the run's own ttrl/results.jsonl
@@ -95,7 +96,8 @@ def test_heldout_parts_and_paired_deltas():
     table = heldout.by_part(_heldout_rows(), analysis)
     hard = analysis["parts"]["hard"]
     assert hard["adaptive"]["greedy"]["mean"] == 0.5 and hard["base"]["greedy"]["mean"] == 0.0
-    assert hard["adaptive vs base (greedy)"]["delta"] == 0.5 and hard["adaptive vs base (greedy)"]["n"] == 4
+    greedy = hard["adaptive vs base (greedy)"]
+    assert greedy["delta"] == 0.5 and greedy["n"] == 2 and greedy["seeds"] == 2  # 2 problems x 2 seeds
     assert analysis["parts"]["rung2"]["adaptive vs base (pass@1)"]["delta"] == 0.0
     assert "| hard | adaptive minus base | +25.0 [" in table and "| hard | uniform minus base | +0.0 [" in table
     assert analysis["parts"]["hard"]["adaptive vs uniform (greedy)"]["delta"] == 0.5
@@ -111,8 +113,8 @@ def test_heldout_splits_the_hard_part_by_what_the_model_saw(monkeypatch):
     analysis: dict = {}
     table = heldout.by_part(_heldout_rows(), analysis)
     unseen, seen = analysis["parts"]["hard, unseen in pre-training"], analysis["parts"]["hard, seen in pre-training"]
-    assert unseen["adaptive vs base (greedy)"]["delta"] == 1.0 and unseen["adaptive vs base (greedy)"]["n"] == 2
-    assert seen["adaptive vs base (greedy)"]["delta"] == 0.0 and seen["adaptive vs base (greedy)"]["n"] == 2
+    assert unseen["adaptive vs base (greedy)"]["delta"] == 1.0 and unseen["adaptive vs base (greedy)"]["n"] == 1
+    assert seen["adaptive vs base (greedy)"]["delta"] == 0.0 and seen["adaptive vs base (greedy)"]["n"] == 1
     assert "(1 of the 300 hard problems" in table and "*unseen in pre-training* (299 problems)" in table
 
 

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ladder_core.evaluation.intervals import bootstrap_mean, paired_comparison, sign_flip_p_value, t_interval
+from ladder_core.evaluation.intervals import (
+    bootstrap_mean,
+    crossed_paired_comparison,
+    paired_comparison,
+    sign_flip_p_value,
+    t_interval,
+)
 
 
 def test_bootstrap_interval_contains_the_mean_and_shrinks_with_n():
@@ -56,3 +62,37 @@ def test_t_interval_over_seeds():
     half = 2.776 * np.std([0.02, 0.04, 0.03, 0.05, 0.01], ddof=1) / np.sqrt(5)
     assert ci.high - ci.mean == pytest.approx(half)
     assert t_interval([0.5]).low == 0.5 and t_interval([]) is None
+
+
+def test_crossed_comparison_counts_a_problem_once_over_seeds():
+    """One problem of 30 gained under all five seeds: as 150 independent pairs it looks like a lift; as a
+    seeds x problems grid it is one problem, which a redraw of the problems often leaves out."""
+    before = np.zeros((5, 30))
+    after = before.copy()
+    after[:, 7] = 1.0
+    pooled = paired_comparison(after.ravel(), before.ravel())
+    crossed = crossed_paired_comparison(after, before)
+    assert pooled.low > 0  # the pairs-as-independent interval claims a lift
+    assert crossed.delta == pytest.approx(pooled.delta) and crossed.low == 0.0 and crossed.p_value == 1.0
+    assert crossed.n == 30 and crossed.seeds == 5 and crossed.to_dict()["seeds"] == 5
+
+
+def test_crossed_comparison_sees_seed_to_seed_spread():
+    """Training seeds that disagree widen the interval even when every problem moves alike within a seed."""
+    per_seed = np.array([0.4, -0.2, 0.3, -0.3, 0.1])
+    before = np.zeros((5, 40))
+    crossed = crossed_paired_comparison(before + per_seed[:, None], before)
+    assert crossed.high - crossed.low > 0.3 and crossed.low < 0 < crossed.high
+
+
+def test_crossed_comparison_detects_a_lift_on_many_problems_and_checks_shapes():
+    rng = np.random.default_rng(3)
+    before = rng.random((5, 200)) < 0.3
+    after = before | (rng.random((5, 200)) < 0.2)
+    crossed = crossed_paired_comparison(after, before)
+    assert crossed.low > 0 and crossed.p_value < 0.01
+    with pytest.raises(ValueError):
+        crossed_paired_comparison([1.0, 2.0], [1.0, 2.0])
+    with pytest.raises(ValueError):
+        crossed_paired_comparison(np.zeros((2, 3)), np.zeros((3, 2)))
+    assert crossed_paired_comparison(np.zeros((0, 0)), np.zeros((0, 0))) is None

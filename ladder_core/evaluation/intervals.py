@@ -7,7 +7,10 @@ far less than two independent samples would, so the paired bootstrap of the
 per-problem differences (interval) and a sign-flip permutation test of the
 mean difference (p-value) are much sharper than comparing two intervals.
 Over a handful of seeds (the ablation) the sign-flip test is exact and the
-interval is Student's t.
+interval is Student's t. Several seeds on the same problems are a seeds x
+problems grid, not independent pairs: the same problem under five seeds is one
+problem, so :func:`crossed_paired_comparison` resamples seeds and problems
+(pooling the grid's cells as independent pairs gives too narrow an interval).
 """
 
 from __future__ import annotations
@@ -52,14 +55,20 @@ class PairedComparison:
     p_value: float
     n: int
     method: str = "paired bootstrap + sign-flip permutation"
+    #: For a seeds x problems grid (:func:`crossed_paired_comparison`): the seeds; ``n`` is then the problems.
+    seeds: int | None = None
 
     @property
     def significant(self) -> bool:
         return self.p_value < 1 - LEVEL
 
     def to_dict(self) -> dict[str, float | int | str | list[float] | bool]:
-        return {"delta": self.delta, "ci95": [self.low, self.high], "p_value": self.p_value, "n": self.n,
-                "significant_at_0.05": self.significant, "method": self.method}
+        out: dict[str, float | int | str | list[float] | bool] = {
+            "delta": self.delta, "ci95": [self.low, self.high], "p_value": self.p_value, "n": self.n,
+            "significant_at_0.05": self.significant, "method": self.method}
+        if self.seeds is not None:
+            out["seeds"] = self.seeds
+        return out
 
 
 def bootstrap_mean(values: Sequence[float], *, n_boot: int = N_BOOT, seed: int = 0) -> Interval | None:
@@ -92,6 +101,38 @@ def paired_comparison(after: Sequence[float], before: Sequence[float], *, n_boot
     low, high = np.quantile(boot, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
     p = sign_flip_p_value(d, n_perm=n_perm, rng=rng)
     return PairedComparison(float(d.mean()), float(low), float(high), p, int(d.size))
+
+
+def crossed_paired_comparison(after: Sequence[Sequence[float]], before: Sequence[Sequence[float]], *,
+                              n_boot: int = N_BOOT, n_perm: int = N_PERM, seed: int = 0) -> PairedComparison | None:
+    """``mean(after - before)`` over a seeds x problems grid (row = seed, column = problem, every seed on the
+    same problems): interval and p-value for "another draw of problems *and* of training seeds".
+
+    The interval is a two-way ("pigeonhole", Owen 2007) bootstrap: each replicate resamples the seeds and,
+    independently, the problems, and averages the grid's cells at the drawn (seed, problem) crossings. It is
+    wider than a bootstrap of the cells as independent pairs, which treats five seeds of one problem as five
+    problems, and wider than a problem bootstrap of the seed-averaged deltas, which holds the seeds fixed.
+    The p-value is the sign-flip test of the per-problem deltas averaged over seeds (problems exchangeable).
+    """
+    a, b = np.asarray(after, dtype=float), np.asarray(before, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError(f"paired grids differ in shape: {a.shape} vs {b.shape}")
+    if a.ndim != 2:
+        raise ValueError(f"expected a seeds x problems grid, got shape {a.shape}")
+    if a.size == 0:
+        return None
+    d = a - b
+    n_seeds, n_problems = d.shape
+    rng = np.random.default_rng(seed)
+    # how often each seed / problem is drawn in each replicate; the replicate mean is w_s' d w_p / (S P)
+    w_s = np.stack([np.bincount(r, minlength=n_seeds) for r in rng.integers(0, n_seeds, (n_boot, n_seeds))])
+    w_p = np.stack([np.bincount(r, minlength=n_problems) for r in rng.integers(0, n_problems, (n_boot, n_problems))])
+    boot = np.einsum("bs,sp,bp->b", w_s, d, w_p) / (n_seeds * n_problems)
+    low, high = np.quantile(boot, [(1 - LEVEL) / 2, (1 + LEVEL) / 2])
+    p = sign_flip_p_value(d.mean(axis=0), n_perm=n_perm, rng=rng)
+    return PairedComparison(float(d.mean()), float(low), float(high), p, n_problems,
+                            method="two-way bootstrap over seeds and problems + sign flip of per-problem means",
+                            seeds=n_seeds)
 
 
 def sign_flip_p_value(d: np.ndarray, *, n_perm: int = N_PERM, rng: np.random.Generator | None = None) -> float:
