@@ -29,7 +29,6 @@ PROBE_SEED = 13_013  # used for nothing else
 
 def probe_sets(table):
     from ladder_integration.tinymodel.grammar import TRANSCENDENTAL, BaseTerm, build_example
-    from ladder_integration.tinymodel.problem_sets import to_records  # noqa: F401  (same record format)
 
     rng = random.Random(PROBE_SEED)
     coef = lambda: rng.choice([c for c in range(-9, 10) if c not in (-1, 0, 1)])  # noqa: E731
