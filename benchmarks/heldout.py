@@ -26,6 +26,10 @@ from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:  # run as `python benchmarks/heldout.py` or via runpy: find the sibling scripts
+    sys.path.insert(0, str(HERE))
+import heldout_set  # noqa: E402  (benchmarks/heldout_set.py: the held-out files, listed once)
+
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "heldout.json"
 #: TTRL problems per seed on a CPU (the default job's 10 take about 7 min per seed here; 5 x 5 seeds = 25 attempts).
@@ -36,23 +40,17 @@ TEST_USE = ("touched once: every stage, in session 17, with the session-16 embed
             "the test set of sessions 12-14, heldout2_tiny_products.jsonl of session 16)")
 
 
-def _script(name: str) -> Any:
-    """``benchmarks/<name>.py`` as a module (the scripts are not a package)."""
-    spec = importlib.util.spec_from_file_location(name, HERE / f"{name}.py")
+def _ablation() -> Any:
+    spec = importlib.util.spec_from_file_location("ablation", HERE / "ablation.py")
     module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
     spec.loader.exec_module(module)  # type: ignore[union-attr]
     return module
 
 
-def _ablation() -> Any:
-    return _script("ablation")
-
-
-_FILES = _script("heldout_set")
 #: The current held-out file (the last one benchmarks/heldout_set.py drew).
-HELDOUT = _FILES.PATHS[-1]
+HELDOUT = heldout_set.PATHS[-1]
 #: The file's two parts: its hard problems come first, then the 20 rung-2 products.
-N_HARD = _FILES.n_hard()
+N_HARD = heldout_set.n_hard()
 TITLE = f"The default job on {N_HARD + 20} held-out problems: mean and 95% interval over seeds"
 
 

@@ -3,8 +3,9 @@
 Each file: hard products of the tiny families (``c*x**k*g(a*x)`` [+ an easy term]) drawn from a
 seed used for nothing else, none equal to a tiny_hard train, test or validation problem (from the
 second file on also none equal to any of the validation-seed draws the validation files take from,
-nor to a problem of an earlier held-out file), plus the 20 single products of rung 2 (``x*g(a*x)``, ``x**2*g(x)``), which the tiny model's variant
-trees reach often: a run with ``domain.test_set=<file>`` shows decontamination at work. Nobody
+nor to a problem of an earlier held-out file), plus the 20 single products of rung 2 (``x*g(a*x)``,
+``x**2*g(x)``), which the tiny model's variant trees reach often: a run with
+``domain.test_set=<file>`` shows decontamination at work. Nobody
 tuned anything on these files. Output is a pure function of the seeds below.
 
 - ``heldout_tiny_products.jsonl`` (seed 7301126): the first held-out file, used as a test set in
