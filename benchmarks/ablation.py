@@ -27,7 +27,6 @@ import json
 import os
 import shutil
 import sys
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -60,6 +59,16 @@ def run_arm(run_dir: Path, overrides: list[str], stages: list[str], host: Any = 
     host = host or get_host()
     cfg = compose_config(host, [f"pipeline.stages=[{','.join(stages)}]", *overrides], run_dir=run_dir)
     return run(cfg, host)
+
+
+def stage_seconds(run_dir: Path) -> float:
+    """Wall seconds of the run's stages (``timings.json``), 0 if it has none; the report is left out, as every
+    re-read of a finished run (``--analyse-only``) writes it again."""
+    from ladder_core.artifacts import StageTimings, read_json
+
+    path = run_dir / "timings.json"
+    seconds = read_json(path, StageTimings).seconds if path.exists() else {}
+    return sum(v for stage, v in seconds.items() if stage != "report")
 
 
 def per_problem(run_dir: Path, stage: str) -> dict[str, dict[str, float]]:
@@ -98,7 +107,6 @@ def split_overrides(split: str, host: Any, domain_args: Sequence[str]) -> list[s
 def run_seed(seed: int, args: argparse.Namespace, extra: list[str], host: Any) -> dict[str, Any]:
     common = [f"+domain={args.domain}", f"seed={seed}", *extra, *args.overrides]
     seed_dir = args.out / args.split / f"seed{seed}"
-    t0 = time.monotonic()
     adaptive_dir = seed_dir / "adaptive"
     with_ttrl = not args.no_ttrl and (args.ttrl_seeds is None or seed in args.ttrl_seeds)
     stages = ["baseline", "variants", "train", "evaluate"] + (["ttrl"] if with_ttrl else []) + ["report"]
@@ -127,7 +135,8 @@ def run_seed(seed: int, args: argparse.Namespace, extra: list[str], host: Any) -
                                      "solved_control": float(p.control_solved)} for p in ttrl.problems]}
     row["means"] = {arm: _means(probs) for arm, probs in row["problems"].items()}
     row["train"] = {arm: signal(seed_dir / arm) for arm in ("adaptive", "uniform", "roots_only")}
-    row["seconds"] = round(time.monotonic() - t0, 1)
+    # compute time from the stages' own timings, so re-reading finished seeds (--analyse-only) keeps it
+    row["seconds"] = round(sum(stage_seconds(seed_dir / arm) for arm in ("adaptive", "uniform", "roots_only")), 1)
     return row
 
 
@@ -216,12 +225,20 @@ def analyse(rows: list[dict[str, Any]]) -> dict[str, Any]:
         ttrl["per_seed_vs_control"] = [t.get("vs_control") for t in ttrl_rows]
         ttrl["seeds"] = len(ttrl_rows)
         attempted = [p for t in ttrl_rows for p in t.get("problems") or []]
-        if attempted:  # pooled over (seed, attempted problem): adapted minus the un-adapted control
+        if attempted:  # adapted minus the un-adapted control, paired over distinct problems
+            by_problem: dict[str, list[dict[str, float]]] = {}
+            for p in attempted:  # a problem attempted under several seeds counts once: the mean of its attempts
+                by_problem.setdefault(p["problem_id"], []).append(p)
+
+            def per_problem_mean(key: str) -> list[float]:
+                return [sum(a[key] for a in attempts) / len(attempts) for attempts in by_problem.values()]
+
             ttrl["attempted"] = {
-                "n": len(attempted), "solved": int(sum(p["solved"] for p in attempted)),
+                "n": len(attempted), "distinct_problems": len(by_problem),
+                "solved": int(sum(p["solved"] for p in attempted)),
                 "solved_control": int(sum(p["solved_control"] for p in attempted)),
-                "paired": {metric: paired_comparison([p[metric] for p in attempted],
-                                                     [p[f"{metric}_control"] for p in attempted]).to_dict()
+                "paired": {metric: paired_comparison(per_problem_mean(metric),
+                                                     per_problem_mean(f"{metric}_control")).to_dict()
                            for metric in ("pass@1", "solved")}}
     return {"arms": arms, "pairs": pairs, "ttrl": ttrl, "train": train}
 
@@ -256,8 +273,10 @@ def summarise(analysis: dict[str, Any], split: str, n_seeds: int, test_note: str
         att = ttrl.get("attempted")
         if att:
             p1, solved = att["paired"]["pass@1"], att["paired"]["solved"]
-            lines += ["", f"TTRL on the problems it attempted, pooled over seeds ({att['n']} problems): solved "
-                      f"**{att['solved']} of {att['n']}**, control {att['solved_control']} of {att['n']} (paired "
+            distinct = att.get("distinct_problems", att["n"])
+            lines += ["", f"TTRL on the problems it attempted, over seeds ({att['n']} attempts of {distinct} distinct "
+                      f"problems): solved **{att['solved']} of {att['n']}**, control {att['solved_control']} of "
+                      f"{att['n']} (paired over the distinct problems, each the mean of its attempts: "
                       f"{100 * solved['delta']:+.1f} points [{100 * solved['ci95'][0]:+.1f}, "
                       f"{100 * solved['ci95'][1]:+.1f}], p = {solved['p_value']:.2g}); pass@1 adapted minus control "
                       f"{100 * p1['delta']:+.1f} points [{100 * p1['ci95'][0]:+.1f}, {100 * p1['ci95'][1]:+.1f}], "

@@ -13,8 +13,10 @@ tuned anything on these files. Output is a pure function of the seeds below.
 - ``heldout2_tiny_products.jsonl`` (seed 58207713, drawn in session 16): 120 hard problems, the
   test set of session 16's held-out benchmark (docs/results.md "Session 16"); retired.
 - ``heldout3_tiny_products.jsonl`` (seed 20531377, drawn in session 17): 300 hard problems (more
-  than before, so the paired interval on the hard part is narrower), the current held-out file of
-  ``benchmarks/heldout.py``.
+  than before, so the paired interval on the hard part is narrower), the test set of session 17's
+  held-out benchmark; retired.
+- ``heldout4_tiny_products.jsonl`` (seed 48407539, drawn in session 18): 400 hard problems, the
+  current held-out file of ``benchmarks/heldout.py``.
 
     python benchmarks/heldout_set.py            # every file
 """
@@ -31,7 +33,7 @@ DATA = Path(__file__).resolve().parent / "data"
 #: (seed, file, number of hard problems) in the order they were drawn; each file excludes the problems
 #: of those before it. The last one is the current held-out file.
 FILES = [(7_301_126, DATA / "heldout_tiny_products.jsonl", 120), (58_207_713, DATA / "heldout2_tiny_products.jsonl", 120),
-         (20_531_377, DATA / "heldout3_tiny_products.jsonl", 300)]
+         (20_531_377, DATA / "heldout3_tiny_products.jsonl", 300), (48_407_539, DATA / "heldout4_tiny_products.jsonl", 400)]
 #: Every held-out file (validation files and the validation probe must avoid them all).
 PATHS = [path for _, path, _ in FILES]
 #: Validation-seed draws that validation files may take from (benchmarks/validation_set.py uses 200 and 1000).

@@ -57,14 +57,34 @@ def test_ablation_tiny_configuration_intervals_and_paired_tests(tmp_path, model_
     table = ablation.summarise(test["analysis"], "test", 2)
     assert "evaluated once, after tuning on validation" in table and "| adaptive vs base (pass@1) |" in table
     assert "useful groups/s" in table
-    assert f"TTRL on the problems it attempted, pooled over seeds (1 problems): solved **{attempted['solved']} of 1**" in table
+    assert (f"TTRL on the problems it attempted, over seeds (1 attempts of 1 distinct problems): solved "
+            f"**{attempted['solved']} of 1**") in table
     # a second call with --analyse-only reads the finished seeds and trains nothing again
     again = ablation.main(["--split", "test", "--analyse-only", *common], host=host, results=tmp_path / "t2.json")
     assert again["rows"][0]["means"] == test["rows"][0]["means"]
     assert again["rows"][0]["train"]["adaptive"]["seconds"] == sig["seconds"]
+    # the seed's compute time is its stages' own timings, not the time re-reading them took
+    assert again["rows"][0]["seconds"] == test["rows"][0]["seconds"] > 0
     with pytest.raises(SystemExit):
         ablation.main(["--split", "test", "--analyse-only", *common[:2], "7", *common[4:]], host=host,
                       results=tmp_path / "t3.json")
+
+
+def test_ttrl_attempts_of_one_problem_under_several_seeds_count_once():
+    """Seeds may attempt the same problem: the paired TTRL comparison is over distinct problems, each the mean of
+    its attempts, so a problem solved under two seeds does not count as two independent successes."""
+    ablation = _ablation()
+
+    def attempt(pid, solved):
+        return {"problem_id": pid, "pass@1": solved / 2, "pass@1_control": 0.0, "solved": float(solved),
+                "solved_control": 0.0}
+
+    rows = [{"seed": s, "problems": {}, "means": {}, "ttrl": {"accuracy": 0.5, "problems": attempts}}
+            for s, attempts in enumerate([[attempt("p/1", 1), attempt("p/2", 0)], [attempt("p/1", 1), attempt("p/3", 0)]])]
+    att = ablation.analyse(rows)["ttrl"]["attempted"]
+    assert (att["n"], att["distinct_problems"], att["solved"]) == (4, 3, 2)
+    solved = att["paired"]["solved"]
+    assert solved["n"] == 3 and abs(solved["delta"] - 1 / 3) < 1e-9  # pooled attempts would give 2 / 4
 
 
 def test_write_docs_needs_the_test_split():
@@ -80,8 +100,8 @@ def _heldout_rows() -> list[dict]:
     """Two seeds: training gains one hard problem's greedy answer per seed and loses nothing."""
     rows = []
     for seed in (0, 1):
-        base = {f"heldout3/{i:03d}": {"pass@1": 0.0, "greedy": 0.0} for i in (0, 1, 300)}
-        after = {**base, "heldout3/000": {"pass@1": 0.5, "greedy": 1.0}}
+        base = {f"heldout4/{i:03d}": {"pass@1": 0.0, "greedy": 0.0} for i in (0, 1, 400)}
+        after = {**base, "heldout4/000": {"pass@1": 0.5, "greedy": 1.0}}
         rows.append({"seed": seed, "problems": {"base": base, "adaptive": after, "uniform": base,
                                                 "roots_only": base}})
     return rows
@@ -89,9 +109,9 @@ def _heldout_rows() -> list[dict]:
 
 def test_heldout_parts_and_paired_deltas():
     heldout = _heldout()
-    assert heldout.HELDOUT.name == "heldout3_tiny_products.jsonl" and heldout.N_HARD == 300
-    assert heldout.part("heldout3/000") == "hard" and heldout.part("heldout3/299") == "hard"
-    assert heldout.part("heldout3/300") == "rung2"
+    assert heldout.HELDOUT.name == "heldout4_tiny_products.jsonl" and heldout.N_HARD == 400
+    assert heldout.part("heldout4/000") == "hard" and heldout.part("heldout4/399") == "hard"
+    assert heldout.part("heldout4/400") == "rung2"
     analysis: dict = {}
     table = heldout.by_part(_heldout_rows(), analysis)
     hard = analysis["parts"]["hard"]
@@ -102,20 +122,20 @@ def test_heldout_parts_and_paired_deltas():
     assert "| hard | adaptive minus base | +25.0 [" in table and "| hard | uniform minus base | +0.0 [" in table
     assert analysis["parts"]["hard"]["adaptive vs uniform (greedy)"]["delta"] == 0.5
     # the embedded model's training data: the 18 single products of rungs 1-2 it learnt from, no hard problem
-    assert "heldout3/300" in analysis["seen_in_pretraining"] and "heldout3/000" not in analysis["seen_in_pretraining"]
+    assert "heldout4/400" in analysis["seen_in_pretraining"] and "heldout4/000" not in analysis["seen_in_pretraining"]
     assert "18 of its problems are integrands the tiny model was trained on" in table
-    assert "(0 of the 300 hard problems" in table and "hard, unseen in pre-training" not in analysis["parts"]
+    assert "(0 of the 400 hard problems" in table and "hard, unseen in pre-training" not in analysis["parts"]
 
 
 def test_heldout_splits_the_hard_part_by_what_the_model_saw(monkeypatch):
     heldout = _heldout()
-    monkeypatch.setattr(heldout, "seen_in_pretraining", lambda: {"heldout3/001", "heldout3/300"})
+    monkeypatch.setattr(heldout, "seen_in_pretraining", lambda: {"heldout4/001", "heldout4/400"})
     analysis: dict = {}
     table = heldout.by_part(_heldout_rows(), analysis)
     unseen, seen = analysis["parts"]["hard, unseen in pre-training"], analysis["parts"]["hard, seen in pre-training"]
     assert unseen["adaptive vs base (greedy)"]["delta"] == 1.0 and unseen["adaptive vs base (greedy)"]["n"] == 1
     assert seen["adaptive vs base (greedy)"]["delta"] == 0.0 and seen["adaptive vs base (greedy)"]["n"] == 1
-    assert "(1 of the 300 hard problems" in table and "*unseen in pre-training* (299 problems)" in table
+    assert "(1 of the 400 hard problems" in table and "*unseen in pre-training* (399 problems)" in table
 
 
 def test_heldout_runs_the_shipped_job_only():

@@ -65,7 +65,8 @@ def test_validation_split_is_new_instances(domain):
 BENCH = Path(__file__).resolve().parents[3] / "benchmarks" / "data"
 #: The held-out files of benchmarks/heldout_set.py in the order they were drawn; each ends with the same
 #: 20 rung-2 products, its hard problems come first.
-HELDOUT_FILES = ["heldout_tiny_products.jsonl", "heldout2_tiny_products.jsonl", "heldout3_tiny_products.jsonl"]
+HELDOUT_FILES = ["heldout_tiny_products.jsonl", "heldout2_tiny_products.jsonl", "heldout3_tiny_products.jsonl",
+                 "heldout4_tiny_products.jsonl"]
 N_RUNG2 = 20
 
 
@@ -82,9 +83,9 @@ def test_benchmark_validation_files_hold_no_test_or_heldout_problem(domain):
         assert [p.id for p in problems if d.match(p)] == [], name
 
 
-@pytest.mark.parametrize("version", [2, 3])
+@pytest.mark.parametrize("version", [2, 3, 4])
 def test_later_heldout_file_repeats_no_earlier_problem(domain, version):
-    """benchmarks/data/heldout{2,3}_tiny_products.jsonl (sessions 16, 17): their hard problems equal no train,
+    """benchmarks/data/heldout{2,3,4}_tiny_products.jsonl (sessions 16, 17, 18): their hard problems equal no train,
     test or validation problem (nor one of the benchmark validation files) and none of an earlier held-out
     file's, by canonical form or semantically."""
     files = [domain.load_problem_set(str(BENCH / name)) for name in HELDOUT_FILES[:version]]
@@ -93,7 +94,7 @@ def test_later_heldout_file_repeats_no_earlier_problem(domain, version):
                "validation_600": domain.load_problem_set(str(BENCH / "validation_600.jsonl")),
                **{f"heldout{v + 1}": f[:-N_RUNG2] for v, f in enumerate(files[:-1])}}
     hard = files[-1][:-N_RUNG2]
-    assert len(hard) == {2: 120, 3: 300}[version] and all(p.id.startswith(f"heldout{version}/") for p in hard)
+    assert len(hard) == {2: 120, 3: 300, 4: 400}[version] and all(p.id.startswith(f"heldout{version}/") for p in hard)
     d = Decontaminator(domain, earlier)
     assert [p.id for p in hard if d.match(p)] == []
     # the check can fail: the previous file's own problems all match
