@@ -56,9 +56,58 @@ N_HARD = heldout_set.n_hard()
 TITLE = f"The default job on {N_HARD + 20} held-out problems: mean and 95% interval over seeds"
 
 
+#: The previous held-out file's stored benchmark (session 17), whose hard part is also analysed together with this one's.
+EARLIER = HERE / "results" / "heldout_v3.json"
+
+
 def part(problem_id: str) -> str:
-    """``hard`` for the held-out hard problems, ``rung2`` for the 20 single products."""
-    return "hard" if int(problem_id.rsplit("/", 1)[1]) < N_HARD else "rung2"
+    """``hard`` for a held-out file's hard problems, ``rung2`` for its 20 single products (the id's prefix names
+    the file: ``heldout/`` the first, ``heldoutN/`` the N-th)."""
+    prefix, index = problem_id.rsplit("/", 1)
+    version = int(prefix.removeprefix("heldout") or 1)
+    return "hard" if int(index) < heldout_set.n_hard(version) else "rung2"
+
+
+def _pair_cells(rows: list[dict[str, Any]], after: str, before: str, keep: Any, entry: dict[str, Any]) -> list[str]:
+    """Two-way paired comparison of two arms for each metric on the problems ``keep`` accepts: table cells."""
+    from ladder_core.evaluation.intervals import crossed_paired_comparison
+
+    ablation = _ablation()
+    cells = []
+    for metric in ablation.METRICS:
+        a, b = ablation.paired_grid(rows, after, before, metric, keep=keep)
+        crossed = crossed_paired_comparison(a, b) if a else None
+        entry[f"{after} vs {before} ({metric})"] = crossed.to_dict() if crossed else None
+        cells.append(f"{100 * crossed.delta:+.1f} [{100 * crossed.low:+.1f}, {100 * crossed.high:+.1f}], "
+                     f"p = {crossed.p_value:.3g}" if crossed else "-")
+    return cells
+
+
+def pooled_with_earlier(rows: list[dict[str, Any]], analysis: dict[str, Any], earlier: Path = EARLIER) -> str:
+    """The hard parts of this file and of the previous one (``earlier``, its stored benchmark) together: per seed,
+    the two runs' problems side by side in one seed x problem grid, so that a claim does not rest on whichever
+    of two draws came out better. Empty if the earlier file was not benchmarked with any of these seeds."""
+    import json
+
+    ablation = _ablation()
+    stored = {r["seed"]: r for r in json.loads(earlier.read_text())["rows"]} if earlier.exists() else {}
+    merged = [{"seed": r["seed"], "problems": {arm: {**stored[r["seed"]]["problems"].get(arm, {}), **problems}
+                                               for arm, problems in r["problems"].items()}}
+              for r in rows if r["seed"] in stored]
+    if not merged:
+        return ""
+    hard = lambda pid: part(pid) == "hard"  # noqa: E731
+    n_hard = {prefix: sum(hard(pid) and pid.startswith(prefix + "/") for pid in merged[0]["problems"]["base"])
+              for prefix in sorted({pid.rsplit("/", 1)[0] for pid in merged[0]["problems"]["base"]})}
+    entry: dict[str, Any] = {"earlier": earlier.name, "seeds": [r["seed"] for r in merged], "hard_problems": n_hard}
+    lines = [f"Hard problems of this file and of the previous one together ({' + '.join(f'{n} {p}' for p, n in n_hard.items())}; "
+             f"`{earlier.name}`, seeds {', '.join(str(r['seed']) for r in merged)}; paired: two-way bootstrap over "
+             "seeds and problems):", "", "| pair of arms | pass@1, points | greedy, points |", "|---|---|---|"]
+    for after, before in ablation.PAIRS:
+        cells = _pair_cells(merged, after, before, hard, entry)
+        lines.append(f"| {after} minus {before} | {cells[0]} | {cells[1]} |")
+    analysis["pooled_with_earlier"] = entry
+    return "\n".join(lines)
 
 
 def seen_in_pretraining(heldout: Path = HELDOUT) -> set[str]:
@@ -73,7 +122,7 @@ def seen_in_pretraining(heldout: Path = HELDOUT) -> set[str]:
 def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
     """Per part of the file: mean over seeds per arm, and every pair of arms the ablation compares, paired over
     (seed, problem); the hard part also split by whether the embedded model saw the integrand in its own training."""
-    from ladder_core.evaluation.intervals import crossed_paired_comparison, t_interval
+    from ladder_core.evaluation.intervals import t_interval
 
     ablation = _ablation()
     seen = seen_in_pretraining()
@@ -106,16 +155,11 @@ def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
                 cell.append(ablation._pct_ci(entry[arm][metric]))
             lines.append(f"| {name} | {ablation.ARMS[arm]} | {cell[0]} | {cell[1]} |")
         for after, before in ablation.PAIRS:
-            cells = []
-            for metric in ablation.METRICS:
-                a, b = ablation.paired_grid(rows, after, before, metric, keep=keep)
-                crossed = crossed_paired_comparison(a, b) if a else None
-                entry[f"{after} vs {before} ({metric})"] = crossed.to_dict() if crossed else None
-                cells.append(f"{100 * crossed.delta:+.1f} [{100 * crossed.low:+.1f}, {100 * crossed.high:+.1f}], "
-                             f"p = {crossed.p_value:.3g}" if crossed else "-")
+            cells = _pair_cells(rows, after, before, keep, entry)
             lines.append(f"| {name} | {after} minus {before} | {cells[0]} | {cells[1]} |")
         analysis["parts"][name] = entry
-    return "\n".join(lines)
+    pooled = pooled_with_earlier(rows, analysis)
+    return "\n".join(lines) + (f"\n\n{pooled}" if pooled else "")
 
 
 def main(argv: list[str] | None = None, host: Any = None, results: Path = RESULTS,

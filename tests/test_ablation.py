@@ -141,3 +141,27 @@ def test_heldout_splits_the_hard_part_by_what_the_model_saw(monkeypatch):
 def test_heldout_runs_the_shipped_job_only():
     with pytest.raises(SystemExit):
         _heldout().main(["--seeds", "0", "--overrides", "trainer.max_steps=1"])
+
+
+def test_heldout_pools_the_hard_part_with_the_earlier_file(tmp_path):
+    """The previous held-out file's stored rows join this file's per seed: one seed x problem grid over both hard
+    parts (rung-2 problems and seeds only one file has are left out)."""
+    heldout = _heldout()
+    assert heldout.part("heldout3/299") == "hard" and heldout.part("heldout3/300") == "rung2"
+    assert heldout.part("heldout/119") == "hard" and heldout.part("heldout/120") == "rung2"
+    earlier = []
+    for seed in (0, 1, 7):  # seed 7 has no run on this file
+        base = {f"heldout3/{i:03d}": {"pass@1": 0.0, "greedy": 1.0} for i in (0, 1, 2, 300)}
+        after = {**base, "heldout3/001": {"pass@1": 0.0, "greedy": 0.0}}  # a greedy answer lost, every seed
+        earlier.append({"seed": seed, "problems": {"base": base, "adaptive": after, "uniform": base, "roots_only": base}})
+    stored = tmp_path / "heldout_v3.json"
+    stored.write_text(json.dumps({"rows": earlier}))
+    analysis: dict = {}
+    table = heldout.pooled_with_earlier(_heldout_rows(), analysis, earlier=stored)
+    pooled = analysis["pooled_with_earlier"]
+    assert pooled["seeds"] == [0, 1] and pooled["hard_problems"] == {"heldout3": 3, "heldout4": 2}
+    greedy = pooled["adaptive vs base (greedy)"]  # +1 on one of 5 problems, -1 on another: net 0
+    assert greedy["n"] == 5 and greedy["seeds"] == 2 and abs(greedy["delta"]) < 1e-12
+    assert abs(pooled["adaptive vs base (pass@1)"]["delta"] - 0.5 / 5) < 1e-12
+    assert "| adaptive minus base | +10.0 [" in table and "3 heldout3 + 2 heldout4" in table
+    assert heldout.pooled_with_earlier(_heldout_rows(), {}, earlier=tmp_path / "missing.json") == ""
