@@ -32,7 +32,7 @@ import heldout_set  # noqa: E402  (benchmarks/heldout_set.py: the held-out files
 
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "heldout.json"
-#: TTRL problems per seed: the default job's 10 (about 5 min per seed on a 2-core CPU; 5 seeds = 50 attempts, enough for
+#: TTRL problems per seed: the default job's 10 (15-17 min per seed with five seeds sharing 2 cores; 50 attempts, enough for
 #: a sign-flip test against the control to reach p < 0.05, which session 17's 25 attempts could not).
 TTRL_PROBLEMS = 10
 #: How this file has been used so far (shown with the table; docs/results.md tells the story).
