@@ -20,14 +20,16 @@ Finished stages are kept, so an interrupted run resumes. Results: a table on std
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 if str(HERE) not in sys.path:  # run as `python benchmarks/heldout.py` or via runpy: find the sibling scripts
     sys.path.insert(0, str(HERE))
+import ablation  # noqa: E402  (benchmarks/ablation.py: the arms, runs and analysis this benchmark extends)
 import heldout_set  # noqa: E402  (benchmarks/heldout_set.py: the held-out files, listed once)
 
 ROOT = HERE.parent
@@ -40,13 +42,6 @@ TEST_USE = ("touched once: every stage, in session 18, the shipped default job u
             "replication on a fresh, larger file, planned before the run), after all tuning on validation files (the earlier "
             "held-out files are retired: heldout_tiny_products.jsonl was the test set of sessions 12-14, "
             "heldout2_tiny_products.jsonl of session 16, heldout3_tiny_products.jsonl of session 17)")
-
-
-def _ablation() -> Any:
-    spec = importlib.util.spec_from_file_location("ablation", HERE / "ablation.py")
-    module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(module)  # type: ignore[union-attr]
-    return module
 
 
 #: The current held-out file (the last one benchmarks/heldout_set.py drew).
@@ -72,7 +67,6 @@ def _pair_cells(rows: list[dict[str, Any]], after: str, before: str, keep: Any, 
     """Two-way paired comparison of two arms for each metric on the problems ``keep`` accepts: table cells."""
     from ladder_core.evaluation.intervals import crossed_paired_comparison
 
-    ablation = _ablation()
     cells = []
     for metric in ablation.METRICS:
         a, b = ablation.paired_grid(rows, after, before, metric, keep=keep)
@@ -87,9 +81,6 @@ def pooled_with_earlier(rows: list[dict[str, Any]], analysis: dict[str, Any], ea
     """The hard parts of this file and of the previous one (``earlier``, its stored benchmark) together: per seed,
     the two runs' problems side by side in one seed x problem grid, so that a claim does not rest on whichever
     of two draws came out better. Empty if the earlier file was not benchmarked with any of these seeds."""
-    import json
-
-    ablation = _ablation()
     stored = {r["seed"]: r for r in json.loads(earlier.read_text())["rows"]} if earlier.exists() else {}
     merged = [{"seed": r["seed"], "problems": {arm: {**stored[r["seed"]]["problems"].get(arm, {}), **problems}
                                                for arm, problems in r["problems"].items()}}
@@ -97,8 +88,7 @@ def pooled_with_earlier(rows: list[dict[str, Any]], analysis: dict[str, Any], ea
     if not merged:
         return ""
     hard = lambda pid: part(pid) == "hard"  # noqa: E731
-    n_hard = {prefix: sum(hard(pid) and pid.startswith(prefix + "/") for pid in merged[0]["problems"]["base"])
-              for prefix in sorted({pid.rsplit("/", 1)[0] for pid in merged[0]["problems"]["base"]})}
+    n_hard = dict(sorted(Counter(pid.rsplit("/", 1)[0] for pid in merged[0]["problems"]["base"] if hard(pid)).items()))
     entry: dict[str, Any] = {"earlier": earlier.name, "seeds": [r["seed"] for r in merged], "hard_problems": n_hard}
     lines = [f"Hard problems of this file and of the previous one together ({' + '.join(f'{n} {p}' for p, n in n_hard.items())}; "
              f"`{earlier.name}`, seeds {', '.join(str(r['seed']) for r in merged)}; paired: two-way bootstrap over "
@@ -124,7 +114,6 @@ def by_part(rows: list[dict[str, Any]], analysis: dict[str, Any]) -> str:
     (seed, problem); the hard part also split by whether the embedded model saw the integrand in its own training."""
     from ladder_core.evaluation.intervals import t_interval
 
-    ablation = _ablation()
     seen = seen_in_pretraining()
     analysis["parts"] = {}
     analysis["seen_in_pretraining"] = sorted(seen)
@@ -174,7 +163,7 @@ def main(argv: list[str] | None = None, host: Any = None, results: Path = RESULT
         overrides.append(f"trainer.torch_threads={int(args[i + 1])}")
         del args[i:i + 2]
     out = [] if "--out" in args else ["--out", str(ROOT / "runs" / "heldout")]
-    return _ablation().main(["--split", "test", *out, *args, "--overrides", *overrides], host=host,
+    return ablation.main(["--split", "test", *out, *args, "--overrides", *overrides], host=host,
                             results=results, name="heldout", extend=by_part, prog="benchmarks/heldout.py",
                             command="python benchmarks/heldout.py " + " ".join(given), title=TITLE,
                             test_note=TEST_USE)
